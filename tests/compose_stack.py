@@ -1,0 +1,259 @@
+"""Drive one ventas stack: docker compose with its own project name, port and data directory.
+
+Used by the end-to-end tests and the benchmarks. Everything a stack creates
+(containers, run containers, volumes, networks, image tags) is removed by
+`Stack.destroy()`, which `running_stack()` calls even when the body fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DATA = REPO / "data"
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+LOCATION = "ventas"
+
+RUN_QUERY = """
+query Run($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { runId jobName status startTime endTime tags { key value } }
+  }
+}"""
+
+LAUNCH_MUTATION = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message stack }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on InvalidSubsetError { message }
+  }
+}"""
+
+LOCATION_QUERY = """
+{
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on PythonError { message stack }
+          ... on RepositoryLocation {
+            repositories {
+              name
+              jobs { name }
+              assetNodes { assetKey { path } }
+            }
+          }
+        }
+      }
+    }
+  }
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def docker(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], check=check, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class GraphQLError(AssertionError):
+    pass
+
+
+@dataclass
+class Stack:
+    """One compose project. `project_dir` holds docker-compose.yml (the repo or a copy)."""
+
+    project: str
+    project_dir: Path = REPO
+    port: int = field(default_factory=free_port)
+    data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ventas-data-")))
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "POSTGRES_"))}
+        env.update(
+            COMPOSE_PROJECT_NAME=self.project,
+            DAGSTER_WEBSERVER_PORT=str(self.port),
+            VENTAS_DATA_DIR=str(self.data_dir),
+            **self.extra_env,
+        )
+        return env
+
+    # --- docker compose -------------------------------------------------------------
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 900
+                ) -> subprocess.CompletedProcess:
+        result = subprocess.run(["docker", "compose", *args], cwd=self.project_dir, env=self.env,
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
+                               f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result
+
+    def prepare_data(self) -> None:
+        """Copy the sample inputs into this stack's own data directory.
+
+        The containers run as an unprivileged user whose uid may differ from
+        the test runner's, so the directories are opened to everyone.
+        """
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for csv in SAMPLE_DATA.glob("*.csv"):
+            shutil.copy(csv, self.data_dir / csv.name)
+        (self.data_dir / "output").mkdir(exist_ok=True)
+        for path in (self.data_dir, self.data_dir / "output"):
+            path.chmod(0o777)
+
+    def build(self) -> None:
+        self.compose("build", "--quiet")
+
+    def up(self, *services: str) -> None:
+        self.compose("up", "--detach", "--wait", *services)
+
+    def containers(self) -> dict[str, dict]:
+        """docker inspect of this project's service containers, by service name."""
+        ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}"
+                     ).stdout.split()
+        if not ids:
+            return {}
+        info = json.loads(docker("inspect", *ids).stdout)
+        return {c["Config"]["Labels"]["com.docker.compose.service"]: c for c in info}
+
+    def run_containers(self) -> list[str]:
+        return docker("ps", "-aq", "--filter", f"label=ventas.stack={self.project}").stdout.split()
+
+    def resources_left(self) -> dict[str, list[str]]:
+        """Whatever of this stack still exists in Docker."""
+        label = f"label=com.docker.compose.project={self.project}"
+        return {
+            "containers": docker("ps", "-aq", "--filter", label).stdout.split(),
+            "run containers": self.run_containers(),
+            "volumes": docker("volume", "ls", "-q", "--filter", label).stdout.split(),
+            "networks": docker("network", "ls", "-q", "--filter", label).stdout.split(),
+        }
+
+    def destroy(self) -> None:
+        """Remove everything this stack made, whatever state it is in."""
+        # Stop what launches runs, then the runs: they hold the network and the data volume.
+        self.compose("stop", "--timeout", "5", "daemon", "webserver", check=False)
+        runs = self.run_containers()
+        if runs:
+            docker("rm", "--force", "--volumes", *runs, check=False)
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
+        docker("image", "rm", f"{self.project}-user_code", f"{self.project}-dagster", check=False)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def logs(self) -> str:
+        return self.compose("logs", "--no-color", "--tail", "200", check=False).stdout
+
+    # --- GraphQL --------------------------------------------------------------------
+
+    def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
+        response = requests.post(f"{self.url}/graphql", timeout=timeout,
+                                 json={"query": query, "variables": variables or {}})
+        if response.status_code != 200:
+            raise GraphQLError(f"HTTP {response.status_code} from /graphql: {response.text[:3000]}")
+        body = response.json()
+        if body.get("errors"):
+            raise GraphQLError(f"GraphQL errors: {body['errors']}")
+        return body["data"]
+
+    def location(self, name: str = LOCATION) -> dict:
+        workspace = self.graphql(LOCATION_QUERY)["workspaceOrError"]
+        entries = {e["name"]: e for e in workspace["locationEntries"]}
+        return entries[name]
+
+    def wait_for_location(self, name: str = LOCATION, timeout: float = 120) -> dict:
+        """The loaded location. `loadStatus` says LOADED even for a failed load: check the type."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                entry = self.location(name)
+                if entry["locationOrLoadError"]["__typename"] == "RepositoryLocation":
+                    return entry["locationOrLoadError"]
+            except (requests.RequestException, GraphQLError, KeyError, TypeError):
+                entry = None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"location {name} not loaded after {timeout}s: {entry}")
+            time.sleep(0.2)
+
+    def launch(self, job: str = "procesar_ventas", run_config: dict | None = None,
+               tags: dict[str, str] | None = None, asset_selection: list[list[str]] | None = None
+               ) -> str:
+        params: dict = {
+            "selector": {"repositoryLocationName": LOCATION, "repositoryName": "__repository__",
+                         "jobName": job},
+            "runConfigData": run_config or {},
+            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]},
+        }
+        if asset_selection is not None:
+            params["selector"]["assetSelection"] = [{"path": p} for p in asset_selection]
+        result = self.graphql(LAUNCH_MUTATION, {"params": params})["launchRun"]
+        if result["__typename"] != "LaunchRunSuccess":
+            raise GraphQLError(f"launchRun returned {result}")
+        return result["run"]["runId"]
+
+    def run(self, run_id: str) -> dict:
+        return self.graphql(RUN_QUERY, {"runId": run_id})["runOrError"]
+
+    def wait_for_run(self, run_id: str, timeout: float = 180) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.run(run_id)
+            if run["status"] in FINISHED:
+                return run
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} still {run['status']} after {timeout}s")
+            time.sleep(0.25)
+
+
+def new_project_name(prefix: str = "ventas-test") -> str:
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+@contextlib.contextmanager
+def running_stack(prefix: str = "ventas-test", **kwargs) -> Iterator[Stack]:
+    """Build and start a stack; destroy it afterwards, even if the body fails."""
+    stack = Stack(project=new_project_name(prefix), **kwargs)
+    try:
+        stack.prepare_data()
+        stack.build()
+        stack.up()
+        stack.wait_for_location()
+        yield stack
+    except BaseException:
+        print(f"--- logs of {stack.project} ---\n{stack.logs()}")
+        raise
+    finally:
+        stack.destroy()

@@ -1,0 +1,122 @@
+"""The stack as a user meets it: `docker compose up`, the UI's API, runs, restarts."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+from compose_stack import SAMPLE_DATA, docker, running_stack
+
+SERVICES = {"postgres", "user_code", "webserver", "daemon"}
+ASSETS = {"ventas_raw", "ventas_procesadas", "ventas_por_categoria"}
+
+
+def expected_outputs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tutorial's computation, done independently with plain pandas."""
+    raw = pd.read_csv(SAMPLE_DATA / "ventas.csv")
+    clean = raw.dropna().copy()
+    clean["total"] = clean["precio"] * clean["cantidad"]
+    per_category = clean.groupby("categoria")["total"].sum().sort_index()
+    return clean, per_category
+
+
+def wait_gone(container_id: str, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if docker("inspect", container_id, check=False).returncode != 0:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_every_service_is_running_and_healthy(stack):
+    containers = stack.containers()
+    assert set(containers) == SERVICES
+    for service, info in containers.items():
+        assert info["State"]["Status"] == "running", service
+        assert info["State"]["Health"]["Status"] == "healthy", service
+
+
+def test_only_the_ui_is_published_and_only_on_loopback(stack):
+    published = {
+        service: [b for bindings in (info["NetworkSettings"]["Ports"] or {}).values()
+                  for b in bindings or []]
+        for service, info in stack.containers().items()
+    }
+    assert published["webserver"] == [{"HostIp": "127.0.0.1", "HostPort": str(stack.port)}]
+    assert all(not bindings for service, bindings in published.items() if service != "webserver")
+
+
+def test_code_location_loads_with_the_ventas_assets_and_job(stack):
+    location = stack.wait_for_location()
+    (repo,) = location["repositories"]
+    assets = {"/".join(node["assetKey"]["path"]) for node in repo["assetNodes"]}
+    assert ASSETS <= assets
+    assert "procesar_ventas" in {job["name"] for job in repo["jobs"]}
+
+
+def test_procesar_ventas_succeeds_in_its_own_container_which_is_then_removed(stack):
+    run = stack.wait_for_run(stack.launch("procesar_ventas"))
+    assert run["status"] == "SUCCESS", stack.logs()
+
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    container_id = tags["docker/container_id"]
+    service_ids = {info["Id"] for info in stack.containers().values()}
+    assert container_id not in service_ids
+    assert tags["dagster/image"] == f"{stack.project}-user_code"
+    assert wait_gone(container_id), f"run container {container_id[:12]} was left behind"
+
+    expected_clean, expected_per_category = expected_outputs()
+    output = stack.data_dir / "output"
+    procesadas = pd.read_parquet(output / "ventas_procesadas.parquet")
+    assert len(procesadas) == len(expected_clean) > 0
+    assert procesadas["total"].sum() == pytest.approx(expected_clean["total"].sum())
+    assert not procesadas.isna().any().any()
+    por_categoria = pd.read_parquet(output / "ventas_por_categoria.parquet")
+    got = por_categoria.set_index("categoria")["total"].sort_index()
+    pd.testing.assert_series_equal(got, expected_per_category, check_names=False)
+
+
+def test_run_history_survives_down_and_up(stack):
+    run_id = stack.launch("procesar_ventas")
+    assert stack.wait_for_run(run_id)["status"] == "SUCCESS"
+
+    stack.compose("down", "--timeout", "10")
+    assert not stack.containers()
+    stack.up()
+    stack.wait_for_location()
+
+    assert stack.run(run_id)["status"] == "SUCCESS"
+
+
+def test_runs_succeed_right_after_postgres_restarts(stack):
+    """Pooled connections go stale when Postgres restarts; the next launches must not fail."""
+    stack.compose("restart", "postgres")
+    stack.up("postgres")  # waits until it is healthy again
+
+    runs = [stack.wait_for_run(stack.launch("procesar_ventas")) for _ in range(2)]
+
+    assert [r["status"] for r in runs] == ["SUCCESS", "SUCCESS"]
+    failed = stack.graphql('{ runsOrError(filter: {statuses: [FAILURE]}) '
+                           '{ ... on Runs { results { runId } } } }')
+    assert failed["runsOrError"]["results"] == []
+
+
+def test_a_second_stack_runs_beside_the_first_and_tear_down_leaves_nothing(stack):
+    """Two stacks on one host; a failing test still removes all of its stack."""
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        with running_stack("ventas-e2e-second") as second:
+            assert second.port != stack.port
+            run_id = second.launch("procesar_ventas")
+            while second.run(run_id)["status"] in ("QUEUED", "NOT_STARTED"):
+                time.sleep(0.1)
+            # Fail while the run's container exists.
+            raise RuntimeError("simulated failure")
+
+    assert second.resources_left() == {
+        "containers": [], "run containers": [], "volumes": [], "networks": []}
+    assert not second.data_dir.exists()
+    # The first stack neither saw the second's run nor suffered from its removal.
+    assert stack.run(run_id)["__typename"] == "RunNotFoundError"
+    assert stack.wait_for_run(stack.launch("procesar_ventas"))["status"] == "SUCCESS"

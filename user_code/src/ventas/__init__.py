@@ -1,0 +1,1 @@
+"""The ventas (sales) code location."""
