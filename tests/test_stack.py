@@ -78,6 +78,22 @@ def test_procesar_ventas_succeeds_in_its_own_container_which_is_then_removed(sta
     pd.testing.assert_series_equal(got, expected_per_category, check_names=False)
 
 
+def test_what_a_run_printed_stays_readable_in_the_ui_after_its_container_is_gone(stack):
+    run_id = stack.launch("procesar_ventas")
+    run = stack.wait_for_run(run_id)
+    assert wait_gone({t["key"]: t["value"] for t in run["tags"]}["docker/container_id"])
+
+    events = stack.graphql(
+        'query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {'
+        ' __typename ... on LogsCapturedEvent { fileKey } } } } }', {"id": run_id})
+    (file_key,) = [e["fileKey"] for e in events["logsForRun"]["events"]
+                   if e["__typename"] == "LogsCapturedEvent"]
+    logs = stack.graphql('query($key: [String!]!) { capturedLogs(logKey: $key) { stderr } }',
+                         {"key": [run_id, "compute_logs", file_key]})["capturedLogs"]
+    assert 'Started execution of step "ventas_raw"' in logs["stderr"]
+    assert 'Started execution of step "ventas_por_categoria"' in logs["stderr"]
+
+
 def test_run_history_survives_down_and_up(stack):
     run_id = stack.launch("procesar_ventas")
     assert stack.wait_for_run(run_id)["status"] == "SUCCESS"
@@ -104,10 +120,16 @@ def test_runs_succeed_right_after_postgres_restarts(stack):
 
 
 def test_a_second_stack_runs_beside_the_first_and_tear_down_leaves_nothing(stack):
-    """Two stacks on one host; a failing test still removes all of its stack."""
+    """Two stacks on one host, the second writing as another user; a failing test
+    still removes all of its stack."""
     with pytest.raises(RuntimeError, match="simulated failure"):
-        with running_stack("ventas-e2e-second") as second:
+        with running_stack("ventas-e2e-second",
+                           extra_env={"VENTAS_UID": "4242", "VENTAS_GID": "4242"}) as second:
             assert second.port != stack.port
+            assert second.wait_for_run(second.launch("procesar_ventas"))["status"] == "SUCCESS"
+            output = second.data_dir / "output" / "ventas_por_categoria.parquet"
+            assert (output.stat().st_uid, output.stat().st_gid) == (4242, 4242)
+
             run_id = second.launch("procesar_ventas")
             while second.run(run_id)["status"] in ("QUEUED", "NOT_STARTED"):
                 time.sleep(0.1)
@@ -117,6 +139,6 @@ def test_a_second_stack_runs_beside_the_first_and_tear_down_leaves_nothing(stack
     assert second.resources_left() == {
         "containers": [], "run containers": [], "volumes": [], "networks": []}
     assert not second.data_dir.exists()
-    # The first stack neither saw the second's run nor suffered from its removal.
+    # The first stack neither saw the second's runs nor suffered from their removal.
     assert stack.run(run_id)["__typename"] == "RunNotFoundError"
     assert stack.wait_for_run(stack.launch("procesar_ventas"))["status"] == "SUCCESS"

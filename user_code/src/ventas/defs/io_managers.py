@@ -25,11 +25,18 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         path = self._path(context)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             obj.to_parquet(tmp, index=False)
             os.replace(tmp, path)
+        except PermissionError as error:
+            raise PermissionError(
+                f"Cannot write {path}: permission denied for user {os.getuid()}:{os.getgid()}. "
+                "Make the data directory writable for that user; with Docker Compose, set "
+                "VENTAS_UID and VENTAS_GID in .env to the owner of the data directory "
+                "(`id -u`, `id -g`)."
+            ) from error
         finally:
             tmp.unlink(missing_ok=True)
         context.add_output_metadata({"path": str(path), "rows": len(obj)})

@@ -1,0 +1,195 @@
+"""Measure the stack: image sizes, builds, start-up, run latency and idle memory.
+
+    .venv/bin/python bench/bench_stack.py [--runs 5] [--skip-build]
+
+Creates its own stacks (unique project names, free ports) and removes them
+afterwards. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from compose_stack import REPO, Stack, docker, new_project_name  # noqa: E402
+
+BASE_IMAGE = "python:3.13-slim"
+
+
+def mb(n_bytes: float) -> str:
+    return f"{n_bytes / 1e6:.0f} MB"
+
+
+def image_size(image: str) -> int:
+    return int(docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
+
+
+def timed(fn, *args, **kwargs) -> float:
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def project_copy() -> Path:
+    """A copy of the project to edit, as a user would their checkout."""
+    target = Path(tempfile.mkdtemp(prefix="ventas-bench-src-")) / "ventas"
+    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__",
+                                                                 "output"))
+    return target
+
+
+def measure_builds(stack: Stack) -> None:
+    # --no-cache rebuilds every layer; uv's download cache (a BuildKit cache
+    # mount) may still be warm, so this is a cold build with packages cached.
+    cold = timed(stack.compose, "build", "--no-cache", "--quiet")
+    print(f"cold build (no layer cache), both images: {cold:.1f} s")
+    definitions = stack.project_dir / "user_code/src/ventas/definitions.py"
+    definitions.write_text(definitions.read_text() + "\n# a code-only change\n")
+    rebuild = timed(stack.compose, "build", "--quiet", "user_code")
+    print(f"rebuild after a code-only change: {rebuild:.1f} s")
+
+
+def measure_images(stack: Stack) -> None:
+    base = image_size(BASE_IMAGE)
+    for name in ("user_code", "dagster"):
+        size = image_size(f"{stack.project}-{name}")
+        print(f"image {name}: {mb(size)} ({mb(size - base)} on top of {BASE_IMAGE}, "
+              f"which is {mb(base)} here)")
+
+
+def wait_until(predicate, timeout: float = 120, interval: float = 0.05) -> float:
+    start = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError
+        time.sleep(interval)
+    return time.perf_counter() - start
+
+
+def measure_startup(stack: Stack) -> None:
+    def serving() -> bool:
+        try:
+            return requests.get(f"{stack.url}/server_info", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def loaded() -> bool:
+        try:
+            return (stack.location()["locationOrLoadError"] or {}).get("__typename") == \
+                "RepositoryLocation"
+        except Exception:
+            return False
+
+    start = time.perf_counter()
+    stack.compose("up", "--detach")
+    wait_until(serving)
+    ui = time.perf_counter() - start
+    wait_until(loaded)
+    location = time.perf_counter() - start
+    print(f"up (fresh volumes) -> UI serving: {ui:.1f} s; -> location loaded: {location:.1f} s")
+
+
+def measure_runs(stack: Stack, runs: int, job: str = "procesar_ventas") -> None:
+    totals, phases = [], {"QUEUED": [], "STARTING": [], "STARTED": []}
+    for _ in range(runs):
+        start = time.perf_counter()
+        run_id = stack.launch(job)
+        seen: dict[str, float] = {}
+        while True:
+            status = stack.run(run_id)["status"]
+            seen.setdefault(status, time.perf_counter() - start)
+            if status in ("SUCCESS", "FAILURE", "CANCELED"):
+                break
+            time.sleep(0.05)
+        if status != "SUCCESS":
+            raise RuntimeError(f"run {run_id} ended {status}")
+        totals.append(seen["SUCCESS"])
+        for phase in phases:
+            if phase in seen:
+                phases[phase].append(seen[phase])
+    detail = ", ".join(f"{p} at {statistics.median(t):.1f} s" for p, t in phases.items() if t)
+    print(f"launch -> SUCCESS of {job}: median {statistics.median(totals):.1f} s over {runs} "
+          f"runs (min {min(totals):.1f}, max {max(totals):.1f}); {detail}")
+
+
+def measure_idle_memory(stack: Stack) -> None:
+    time.sleep(10)  # let start-up settle
+    names = [info["Name"].lstrip("/") for info in stack.containers().values()]
+    out = docker("stats", "--no-stream", "--format", "{{json .}}", *names).stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    print("idle memory: " + ", ".join(
+        f"{r['Name'].removeprefix(stack.project + '-').removesuffix('-1')} "
+        f"{r['MemUsage'].split(' / ')[0]}" for r in rows))
+
+
+def measure_idle_cpu(stack: Stack, seconds: float = 30) -> None:
+    """CPU used by the idle stack (health checks, daemon loops, UI polling) over `seconds`."""
+    ids = {service: info["Id"] for service, info in stack.containers().items()}
+
+    def cpu_ns() -> dict[str, int]:
+        # cgroup v2 first, then v1; containers run in system.slice or docker/.
+        found = {}
+        for service, cid in ids.items():
+            for path in (f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat",
+                         f"/sys/fs/cgroup/docker/{cid}/cpu.stat"):
+                try:
+                    text = Path(path).read_text()
+                except OSError:
+                    continue
+                usage = dict(line.split() for line in text.splitlines())
+                found[service] = int(usage["usage_usec"]) * 1000
+                break
+            else:
+                try:
+                    found[service] = int(Path(
+                        f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage").read_text())
+                except OSError:
+                    pass
+        return found
+
+    before = cpu_ns()
+    if not before:
+        print("idle CPU: cgroup files not readable here; skipped")
+        return
+    time.sleep(seconds)
+    after = cpu_ns()
+    shares = {s: (after[s] - before[s]) / 1e9 / seconds * 100 for s in before}
+    print(f"idle CPU over {seconds:.0f} s (% of one core): " + ", ".join(
+        f"{s} {v:.1f}" for s, v in shares.items()) + f"; total {sum(shares.values()):.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-build", action="store_true", help="skip the build timings")
+    args = parser.parse_args()
+
+    source = project_copy()
+    stack = Stack(project=new_project_name("ventas-bench"), project_dir=source)
+    try:
+        stack.prepare_data()
+        if args.skip_build:
+            stack.build()
+        else:
+            measure_builds(stack)
+        measure_images(stack)
+        measure_startup(stack)
+        measure_runs(stack, args.runs)
+        measure_idle_memory(stack)
+        measure_idle_cpu(stack)
+    finally:
+        stack.destroy()
+        shutil.rmtree(source.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
