@@ -1,7 +1,8 @@
 """Generate a realistic sales CSV (columns fecha, producto, categoria, precio, cantidad, usuario_id).
 
-    python bench/generate_ventas.py --rows 2000 --null-share 0.005 --out data/ventas.csv
+    python bench/generate_ventas.py --rows 2000 --null-share 0.01 --out data/ventas.csv
     python bench/generate_ventas.py --rows 10000000 --out /tmp/ventas_10m.csv
+    python bench/generate_ventas.py --usuarios-out data/usuarios.csv   # the 200 customers
 
 The output is deterministic for a given --seed. Rows are written in chunks, so
 memory stays flat whatever --rows is.
@@ -60,6 +61,15 @@ CATALOGO: dict[str, list[tuple[str, float]]] = {
         ("Mochila escolar", 32.0),
     ],
 }
+NOMBRES = ["Lucía", "Hugo", "Martina", "Mateo", "Sofía", "Martín", "María", "Pablo", "Julia",
+           "Álvaro", "Paula", "Leo", "Valeria", "Daniel", "Emma", "Alejandro", "Noa", "Adrián",
+           "Carmen", "Íñigo", "Irene", "Jesús", "Nuria", "Óscar"]
+APELLIDOS = ["García", "Rodríguez", "González", "Fernández", "López", "Martínez", "Sánchez",
+             "Pérez", "Gómez", "Martín", "Jiménez", "Ruiz", "Hernández", "Díaz", "Muñoz",
+             "Álvarez", "Romero", "Navarro", "Torres", "Domínguez", "Vázquez", "Gil", "Núñez"]
+CIUDADES = ["Madrid", "Barcelona", "Valencia", "Sevilla", "Zaragoza", "Málaga", "Bilbao",
+            "Alicante", "Córdoba", "Valladolid", "Vigo", "Gijón", "A Coruña", "Cádiz", "León"]
+SEGMENTOS = ["Particular", "Particular", "Particular", "Autónomo", "Empresa"]
 COLUMNAS = ["fecha", "producto", "categoria", "precio", "cantidad", "usuario_id"]
 NULLABLE = ["fecha", "producto", "categoria", "precio", "cantidad", "usuario_id"]
 CHUNK = 50_000
@@ -98,6 +108,16 @@ def generate(
         done += len(batch)
 
 
+def generate_usuarios(count: int, out, *, seed: int = 7) -> None:
+    """Write `count` customers (usuario_id 1..count) as CSV to the text stream `out`."""
+    rng = random.Random(seed)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["usuario_id", "nombre", "ciudad", "segmento"])
+    for usuario_id in range(1, count + 1):
+        nombre = f"{rng.choice(NOMBRES)} {rng.choice(APELLIDOS)} {rng.choice(APELLIDOS)}"
+        writer.writerow([usuario_id, nombre, rng.choice(CIUDADES), rng.choice(SEGMENTOS)])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
@@ -105,7 +125,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--null-share", type=float, default=0.0,
                         help="share of rows with one empty field (default 0)")
     parser.add_argument("--out", type=Path, help="output file (default: standard output)")
+    parser.add_argument("--usuarios-out", type=Path,
+                        help="write the customers file (usuario_id 1..200) here instead")
     args = parser.parse_args(argv)
+    if args.usuarios_out:
+        with args.usuarios_out.open("w", encoding="utf-8", newline="") as out:
+            generate_usuarios(200, out)
+        return
     if args.out is None:
         generate(args.rows, sys.stdout, seed=args.seed, null_share=args.null_share)
         return

@@ -209,16 +209,22 @@ class Stack:
             time.sleep(0.2)
 
     def launch(self, job: str = "procesar_ventas", run_config: dict | None = None,
-               tags: dict[str, str] | None = None, asset_selection: list[list[str]] | None = None
-               ) -> str:
+               tags: dict[str, str] | None = None, assets: list[str] | None = None,
+               checks: dict[str, list[str]] | None = None) -> str:
+        """Launch `job`, or with `assets` (and `checks`: asset -> check names) what the UI's
+        "Materialize" button launches. Returns the run ID."""
         params: dict = {
             "selector": {"repositoryLocationName": LOCATION, "repositoryName": "__repository__",
                          "jobName": job},
             "runConfigData": run_config or {},
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]},
         }
-        if asset_selection is not None:
-            params["selector"]["assetSelection"] = [{"path": p} for p in asset_selection]
+        if assets is not None:
+            params["selector"].update(
+                jobName="__ASSET_JOB",
+                assetSelection=[{"path": [asset]} for asset in assets],
+                assetCheckSelection=[{"assetKey": {"path": [asset]}, "name": name}
+                                     for asset, names in (checks or {}).items() for name in names])
         result = self.graphql(LAUNCH_MUTATION, {"params": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
             raise GraphQLError(f"launchRun returned {result}")
@@ -227,7 +233,7 @@ class Stack:
     def run(self, run_id: str) -> dict:
         return self.graphql(RUN_QUERY, {"runId": run_id})["runOrError"]
 
-    def wait_for_run(self, run_id: str, timeout: float = 180) -> dict:
+    def wait_for_run(self, run_id: str, timeout: float = 180, interval: float = 0.25) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             run = self.run(run_id)
@@ -235,7 +241,7 @@ class Stack:
                 return run
             if time.monotonic() > deadline:
                 raise TimeoutError(f"run {run_id} still {run['status']} after {timeout}s")
-            time.sleep(0.25)
+            time.sleep(interval)
 
 
 def new_project_name(prefix: str = "ventas-test") -> str:

@@ -1,9 +1,12 @@
-from __future__ import annotations
-
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import pytest
+
+from ventas.defs.io_managers import ParquetIOManager
+from ventas.defs.ops import IN_MEMORY
+from ventas.defs.resources import DataDirectory
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -14,3 +17,10 @@ def data_dir(tmp_path: Path) -> Path:
     for csv in SAMPLE_DATA.glob("*.csv"):
         shutil.copy(csv, tmp_path / csv.name)
     return tmp_path
+
+
+@pytest.fixture
+def resources(data_dir: Path) -> dict:
+    return {"sales_data": DataDirectory(path=str(data_dir)),
+            "io_manager": ParquetIOManager(base_dir=str(data_dir)),
+            IN_MEMORY: dg.InMemoryIOManager()}

@@ -1,48 +1,213 @@
-from pathlib import Path
+"""Every asset materialized with its real I/O manager into a temporary data directory."""
+
+import re
 
 import dagster as dg
 import pandas as pd
 import pytest
 
-from ventas.defs.assets import ventas_por_categoria, ventas_procesadas, ventas_raw
-from ventas.defs.io_managers import ParquetIOManager
-from ventas.defs.resources import SalesData
+from ventas.defs import assets, checks
+from ventas.definitions import defs
 
-ASSETS = [ventas_raw, ventas_procesadas, ventas_por_categoria]
-
-
-def resources(data_dir: Path) -> dict:
-    return {"sales_data": SalesData(base_dir=str(data_dir)),
-            "io_manager": ParquetIOManager(base_dir=str(data_dir))}
+ALL_ASSETS = dg.load_assets_from_modules([assets])
+ALL_CHECKS = dg.load_asset_checks_from_modules([checks])
+UNPARTITIONED = [a for a in ALL_ASSETS if a.partitions_def is None]
 
 
-def test_materialize_writes_every_asset_as_parquet(data_dir):
-    result = dg.materialize(ASSETS, resources=resources(data_dir))
+def materialize(resources, selection=None, **kwargs):
+    return dg.materialize([*UNPARTITIONED, *ALL_CHECKS], resources=resources,
+                          selection=selection, **kwargs)
+
+
+def metadata(result, asset: str) -> dict:
+    (event,) = result.asset_materializations_for_node(asset)
+    return event.metadata
+
+
+def expected_clean(data_dir) -> pd.DataFrame:
+    raw = pd.read_csv(data_dir / "ventas.csv")
+    clean = raw.dropna().copy()
+    clean["total"] = clean["precio"] * clean["cantidad"]
+    return clean
+
+
+def test_the_whole_graph_materializes_with_the_tutorials_results(data_dir, resources):
+    result = materialize(resources)
     assert result.success
 
-    raw = pd.read_csv(data_dir / "ventas.csv")
-    procesadas = pd.read_parquet(data_dir / "output" / "ventas_procesadas.parquet")
-    por_categoria = pd.read_parquet(data_dir / "output" / "ventas_por_categoria.parquet")
-    assert len(procesadas) == len(raw.dropna()) < len(raw)  # the sample has empty fields
-    assert list(procesadas.columns) == [*raw.columns, "total"]
-    assert por_categoria["total"].sum() == pytest.approx(procesadas["total"].sum())
-    assert por_categoria["categoria"].is_unique
-    assert result.output_for_node("ventas_por_categoria").equals(por_categoria)
+    out = data_dir / "output"
+    clean = expected_clean(data_dir)
+    procesadas = pd.read_parquet(out / "ventas_procesadas.parquet")
+    assert len(procesadas) == len(clean) < len(pd.read_csv(data_dir / "ventas.csv"))
+    assert not procesadas.isna().any(axis=None)
+    assert procesadas["total"].sum() == pytest.approx(clean["total"].sum())
+
+    por_categoria = pd.read_parquet(out / "ventas_por_categoria.parquet")
+    expected = clean.groupby("categoria")["total"].sum().sort_index()
+    assert por_categoria["categoria"].astype(str).tolist() == expected.index.tolist()
+    assert por_categoria["total"].tolist() == pytest.approx(expected.tolist())
+
+    por_producto = pd.read_parquet(out / "ventas_por_producto.parquet")
+    assert por_producto["cantidad"].sum() == clean["cantidad"].sum()
+    assert por_producto["total"].is_monotonic_decreasing
+    por_dia = pd.read_parquet(out / "ventas_por_dia.parquet")
+    assert por_dia["ventas"].sum() == len(clean) and por_dia["fecha"].is_monotonic_increasing
+
+    completas = pd.read_parquet(out / "ventas_completas.parquet")
+    assert len(completas) == len(clean) and completas["nombre"].notna().all()
+    assert {"nombre", "ciudad", "segmento"} <= set(completas.columns)
 
 
-def test_a_failed_write_keeps_the_last_good_output(data_dir):
-    assert dg.materialize(ASSETS, resources=resources(data_dir)).success
-    output = data_dir / "output" / "ventas_por_categoria.parquet"
+def test_materializations_carry_what_a_user_wants_to_see(resources):
+    result = materialize(resources)
+    procesadas = metadata(result, "ventas_procesadas")
+    assert procesadas["dagster/row_count"].value > 0
+    assert [c.name for c in procesadas["dagster/column_schema"].value.columns] == [
+        "fecha", "producto", "categoria", "precio", "cantidad", "usuario_id", "total"]
+    assert "| fecha" in procesadas["preview"].value
+    assert procesadas["path"].value.endswith("output/ventas_procesadas.parquet")
+
+    por_categoria = metadata(result, "ventas_por_categoria")
+    assert "Electrónica" in por_categoria["totales"].value
+    assert por_categoria["total Electrónica"].value > 0
+    assert por_categoria["total"].value == pytest.approx(
+        sum(v.value for k, v in por_categoria.items() if k.startswith("total ")))
+
+
+def test_the_checks_pass_on_the_sample(resources):
+    result = materialize(resources)
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {"columnas_requeridas", "precio_no_negativo",
+                                "cantidad_entera_positiva", "proporcion_de_nulos"}
+    assert all(e.passed for e in evaluations.values())
+    assert 0 < evaluations["proporcion_de_nulos"].metadata["worst share"].value <= 0.05
+
+
+def error_chain(error):
+    """The messages of an error and of each error that caused it."""
+    while error is not None:
+        yield error.message
+        error = error.cause
+
+
+def logged(instance, result) -> str:
+    return "\n".join(entry.user_message for entry in instance.all_logs(result.run_id))
+
+
+def write_sales(data_dir, rows: list[str]) -> None:
+    header = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
+    (data_dir / "ventas.csv").write_text(header + "".join(r + "\n" for r in rows))
+
+
+def checks_of(result) -> dict:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_a_negative_price_fails_its_check_and_stops_the_totals(data_dir, resources):
+    write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2,1",
+                           "2024-01-02,Café,Alimentación,-4.5,2,1"])
+    result = materialize(resources, raise_on_error=False)
+    check = checks_of(result)["precio_no_negativo"]
+    assert not check.passed and check.metadata["negative prices"].value == 1
+    # line 3 of ventas.csv, the second sale
+    assert re.search(r"\|\s+3 \|\s+-4.5 \|", check.metadata["first rows"].value)
+    assert not result.success
+    assert not (data_dir / "output" / "ventas_procesadas.parquet").exists()
+
+
+def test_a_fractional_or_zero_quantity_fails_its_check(data_dir, resources):
+    write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2.5,1",
+                           "2024-01-02,Café,Alimentación,4.5,0,1",
+                           "2024-01-03,Café,Alimentación,4.5,,1"])
+    result = materialize(resources, raise_on_error=False)
+    check = checks_of(result)["cantidad_entera_positiva"]
+    assert not check.passed and check.metadata["bad quantities"].value == 2
+
+
+def test_many_empty_fields_only_warn(data_dir, resources):
+    write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2,1",
+                           "2024-01-02,Café,,4.5,2,1"])
+    result = materialize(resources)
+    check = checks_of(result)["proporcion_de_nulos"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["worst column"].value == "categoria"
+    assert result.success  # a warning does not stop the pipeline
+
+
+BAD_INPUTS = {
+    "missing": (None, "does not exist"),
+    "empty": ("", "is empty"),
+    "missing columns": ("fecha,producto,precio\n2024-01-01,Café,4.5\n", "lacks the column(s)"),
+    "non-numeric": ("fecha,producto,categoria,precio,cantidad,usuario_id\n"
+                    "2024-01-01,Café,Alimentación,cuatro,2,1\n", "line 2: 'cuatro'"),
+    "not UTF-8 mid-file": (("fecha,producto,categoria,precio,cantidad,usuario_id\n"
+                            + "2024-01-01,Café,Alimentación,4.5,2,1\n" * 3000).encode()
+                           + "2024-01-01,Té,Alimentación,1,1,1\n".encode("cp1252"),
+                           "is not valid UTF-8: line 3002"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_sales_file_fails_the_run_with_a_clear_message_and_keeps_the_last_output(
+        case, data_dir, resources):
+    assert materialize(resources, selection=["ventas_raw"]).success
+    output = data_dir / "output" / "ventas_raw.parquet"
     good = output.read_bytes()
 
-    @dg.asset(name="ventas_por_categoria")
-    def unwritable() -> pd.DataFrame:
-        # pyarrow cannot store arbitrary Python objects: the write fails half-way.
-        return pd.DataFrame({"categoria": ["Hogar"], "total": [object()]})
-
-    result = dg.materialize([unwritable], resources=resources(data_dir), raise_on_error=False)
+    content, expected = BAD_INPUTS[case]
+    target = data_dir / "ventas.csv"
+    if content is None:
+        target.unlink()
+    else:
+        target.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = materialize(resources, selection=["ventas_raw"], raise_on_error=False)
 
     assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    messages = list(error_chain(failure.step_failure_data.error))
+    assert any(expected in m for m in messages), messages
     assert output.read_bytes() == good
-    assert sorted(p.name for p in output.parent.iterdir()) == [
-        "ventas_por_categoria.parquet", "ventas_procesadas.parquet", "ventas_raw.parquet"]
+    assert [p.name for p in output.parent.iterdir()] == ["ventas_raw.parquet"]
+
+
+def test_a_latin1_file_is_read_with_a_warning_in_the_log(data_dir, resources):
+    (data_dir / "ventas.csv").write_bytes(
+        "fecha,producto,categoria,precio,cantidad,usuario_id\n"
+        "2024-01-01,Turrón,Alimentación,7.25,1,1\n".encode("cp1252"))
+    with dg.instance_for_test() as instance:
+        result = materialize(resources, selection=["ventas_raw"], instance=instance)
+        assert result.success
+        assert "not UTF-8; read it as Windows-1252" in logged(instance, result)
+    raw = pd.read_parquet(data_dir / "output" / "ventas_raw.parquet")
+    assert raw.loc[0, "producto"] == "Turrón"
+
+
+def test_one_daily_partition_holds_exactly_that_days_sales(data_dir, resources):
+    assert materialize(resources, selection=["ventas_procesadas", "ventas_raw"]).success
+    result = dg.materialize(ALL_ASSETS, resources=resources, selection=["ventas_diarias"],
+                            partition_key="2024-03-15")
+    assert result.success
+    day = pd.read_parquet(data_dir / "output" / "ventas_diarias" / "2024-03-15.parquet")
+    clean = expected_clean(data_dir)
+    assert len(day) == (clean["fecha"] == "2024-03-15").sum() > 0
+    assert (day["fecha"] == pd.Timestamp("2024-03-15")).all()
+
+
+def test_a_backfill_run_of_several_days_writes_one_file_per_day(data_dir, resources):
+    assert materialize(resources, selection=["ventas_procesadas", "ventas_raw"]).success
+    result = dg.materialize(ALL_ASSETS, resources=resources, selection=["ventas_diarias"],
+                            tags={"dagster/asset_partition_range_start": "2024-03-01",
+                                  "dagster/asset_partition_range_end": "2024-03-05"})
+    assert result.success
+    files = sorted(p.name for p in (data_dir / "output" / "ventas_diarias").iterdir())
+    assert files == [f"2024-03-0{d}.parquet" for d in range(1, 6)]
+
+
+def test_the_op_job_logs_the_summary_per_category(data_dir, resources):
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("informe_ventas").execute_in_process(
+            resources=resources, instance=instance)
+        assert result.success
+        assert "Sales per category:\n| categoria" in logged(instance, result)
+    resumen = result.output_for_node("resumir_por_categoria")
+    assert resumen["total"].sum() == pytest.approx(expected_clean(data_dir)["total"].sum())

@@ -2,22 +2,24 @@
 
 import dagster as dg
 
-from ventas.defs.assets import ventas_por_categoria, ventas_procesadas, ventas_raw
+from ventas.defs import assets, checks, jobs, ops, schedules
 from ventas.defs.io_managers import ParquetIOManager
-from ventas.defs.jobs import procesar_ventas
-from ventas.defs.resources import SalesData
-from ventas.defs.schedules import procesar_ventas_diario
+from ventas.defs.resources import DataDirectory, data_dir_setting
 
-data_dir = dg.EnvVar("VENTAS_DATA_DIR")
+data_dir = data_dir_setting()
 
 defs = dg.Definitions(
-    assets=[ventas_raw, ventas_procesadas, ventas_por_categoria],
-    jobs=[procesar_ventas],
-    schedules=[procesar_ventas_diario],
+    assets=dg.load_assets_from_modules([assets]),
+    asset_checks=dg.load_asset_checks_from_modules([checks]),
+    jobs=[jobs.procesar_ventas, jobs.unir_clientes, jobs.historico_diario, ops.informe_ventas],
+    schedules=[schedules.procesar_ventas_diario, schedules.procesar_ventas_cada_hora,
+               schedules.historico_diario_schedule],
     resources={
-        "sales_data": SalesData(base_dir=data_dir),
+        "sales_data": DataDirectory(path=data_dir),
         "io_manager": ParquetIOManager(base_dir=data_dir),
+        ops.IN_MEMORY: dg.InMemoryIOManager(),
     },
-    # One process runs every step: no per-step interpreter start-up.
+    # Every step of a run in one process: no second or more of interpreter and
+    # import start-up per step, and batches stream through one memory budget.
     executor=dg.in_process_executor,
 )

@@ -1,29 +1,100 @@
-"""The tutorial's assets: raw sales, cleaned sales with totals, totals per category."""
-
-from __future__ import annotations
+"""The ventas assets: the tutorial's pipeline, its parallel summaries, the join with the
+customers, and a daily-partitioned history."""
 
 import dagster as dg
 import pandas as pd
 
 from ventas import transforms
-from ventas.defs.resources import SalesData
+from ventas.csv_input import (USUARIOS_COLUMNS, VENTAS_COLUMNS, InputFileError, inspect_csv,
+                              read_csv, stream_csv)
+from ventas.defs.resources import DataDirectory, timezone_setting
+from ventas.tables import Batches, Table
 
-GROUP = "ventas"
-
-
-@dg.asset(group_name=GROUP, kinds={"pandas", "csv"})
-def ventas_raw(sales_data: SalesData) -> pd.DataFrame:
-    """Sales exactly as they come in `ventas.csv`."""
-    return pd.read_csv(sales_data.input_path("ventas.csv"))
+VENTAS = "ventas"
+CLIENTES = "clientes"
 
 
-@dg.asset(group_name=GROUP, kinds={"pandas", "parquet"})
-def ventas_procesadas(ventas_raw: pd.DataFrame) -> pd.DataFrame:
+def _unreadable(error: InputFileError) -> dg.Failure:
+    # Bad input is not transient: retrying the run would fail the same way.
+    return dg.Failure(description=str(error), allow_retries=False)
+
+
+@dg.asset(group_name=VENTAS, kinds={"csv", "parquet"})
+def ventas_raw(context: dg.AssetExecutionContext, sales_data: DataDirectory) -> Batches:
+    """Every sale in `ventas.csv`, typed (fecha a date, numbers numbers), read in batches."""
+    path = sales_data.file("ventas.csv")
+    try:
+        fmt = inspect_csv(path, VENTAS_COLUMNS)
+    except InputFileError as error:
+        raise _unreadable(error) from error
+    for note in fmt.notes:
+        context.log.warning(note)
+    return Batches(lambda: stream_csv(path, VENTAS_COLUMNS, fmt))
+
+
+@dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
+def ventas_procesadas(ventas_raw: Table) -> Batches:
     """Sales without incomplete rows, with `total = precio * cantidad`."""
-    return transforms.clean_sales(ventas_raw)
+    return ventas_raw.map_batches(transforms.clean_sales)
 
 
-@dg.asset(group_name=GROUP, kinds={"pandas", "parquet"})
-def ventas_por_categoria(ventas_procesadas: pd.DataFrame) -> pd.DataFrame:
+# Three independent summaries of ventas_procesadas: parallel branches in the graph.
+
+@dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
+def ventas_por_categoria(ventas_procesadas: Table) -> dg.Output[pd.DataFrame]:
     """Total sales per category."""
-    return transforms.total_by_category(ventas_procesadas)
+    totales = ventas_procesadas.aggregate(transforms.total_by_category, ["categoria", "total"])
+    return dg.Output(totales, metadata={
+        "totales": dg.MetadataValue.md(totales.to_markdown(index=False, floatfmt=",.2f")),
+        "total": float(totales["total"].sum()),
+        # One number per category: the UI plots each across materializations.
+        **{f"total {c}": float(t) for c, t in zip(totales["categoria"], totales["total"])},
+    })
+
+
+@dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
+def ventas_por_producto(ventas_procesadas: Table) -> pd.DataFrame:
+    """Units and total sales per product, best-selling first."""
+    return ventas_procesadas.aggregate(transforms.total_by_product,
+                                       ["categoria", "producto", "cantidad", "total"])
+
+
+@dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
+def ventas_por_dia(ventas_procesadas: Table) -> pd.DataFrame:
+    """Number of sales, units and total per day."""
+    return ventas_procesadas.aggregate(transforms.total_by_day, ["fecha", "cantidad", "total"])
+
+
+@dg.asset(group_name=CLIENTES, kinds={"csv", "pandas"})
+def usuarios(sales_data: DataDirectory) -> pd.DataFrame:
+    """The customers in `usuarios.csv`."""
+    try:
+        return read_csv(sales_data.file("usuarios.csv"), USUARIOS_COLUMNS)
+    except InputFileError as error:
+        raise _unreadable(error) from error
+
+
+@dg.asset(group_name=CLIENTES, kinds={"pandas", "parquet"})
+def ventas_completas(ventas_procesadas: Table, usuarios: pd.DataFrame) -> Batches:
+    """Each sale with its customer: the two upstream assets arrive as parameters."""
+    return ventas_procesadas.map_batches(lambda ventas: transforms.join_users(ventas, usuarios))
+
+
+dias = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone=timezone_setting())
+
+
+@dg.asset(
+    group_name=VENTAS,
+    kinds={"pandas", "parquet"},
+    partitions_def=dias,
+    metadata={"partition_column": "fecha"},
+    # A backfill of a year is 12 runs of up to 31 days, not 366 runs.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=31),
+)
+def ventas_diarias(context: dg.AssetExecutionContext, ventas_procesadas: Table) -> pd.DataFrame:
+    """The sales of each day, one partition (and one file) per `fecha`."""
+    window = context.partition_time_window
+    start, end = window.start.date(), window.end.date()
+    return pd.concat(
+        ventas_procesadas.map_batches(lambda ventas: transforms.sales_between(ventas, start, end)),
+        ignore_index=True)

@@ -1,21 +1,23 @@
-"""A parquet I/O manager: each asset's output is one file under the data directory."""
-
-from __future__ import annotations
+"""A parquet I/O manager: every asset's output is a parquet file under the data directory."""
 
 import os
-import uuid
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
+from ventas.tables import Batches, Table, write_parquet
+
 
 class ParquetIOManager(dg.ConfigurableIOManager):
-    """Stores DataFrames as `<base_dir>/output/<asset key>.parquet`.
+    """Stores each asset as `<base_dir>/output/<asset>.parquet`.
 
-    Writes go to a temporary file in the same directory and are renamed into
-    place, so a failed write never leaves a half-written file and never
-    replaces the last good output.
+    A daily-partitioned asset is one file per day: `output/<asset>/<YYYY-MM-DD>.parquet`,
+    split on the column named by the asset's `partition_column` metadata.
+
+    Assets may return a DataFrame or a stream of `Batches`; both are written
+    atomically. Downstream, an input annotated `pd.DataFrame` is read whole and
+    one annotated `Table` arrives as a handle to read in batches or by column.
     """
 
     base_dir: str
@@ -23,23 +25,51 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
         return Path(self.base_dir, "output", *context.asset_key.path).with_suffix(".parquet")
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
-        path = self._path(context)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    def _partition_dir(self, context: dg.OutputContext) -> Path:
+        return Path(self.base_dir, "output", *context.asset_key.path)
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | Batches) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            obj.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
+            if context.has_asset_partitions:
+                self._write_partitions(context, obj)
+                return
+            path = self._path(context)
+            written = write_parquet(obj, path)
         except PermissionError as error:
             raise PermissionError(
-                f"Cannot write {path}: permission denied for user {os.getuid()}:{os.getgid()}. "
-                "Make the data directory writable for that user; with Docker Compose, set "
-                "VENTAS_UID and VENTAS_GID in .env to the owner of the data directory "
-                "(`id -u`, `id -g`)."
-            ) from error
-        finally:
-            tmp.unlink(missing_ok=True)
-        context.add_output_metadata({"path": str(path), "rows": len(obj)})
+                f"Cannot write to {self.base_dir}/output: permission denied for user "
+                f"{os.getuid()}:{os.getgid()}. Make the data directory writable for that user; "
+                "with Docker Compose, set VENTAS_UID and VENTAS_GID in .env to the owner of the "
+                "data directory (`id -u`, `id -g`).") from error
+        context.add_output_metadata({
+            "dagster/row_count": written.rows,
+            "dagster/column_schema": dg.TableSchema(columns=[
+                dg.TableColumn(field.name, str(field.type)) for field in written.schema]),
+            "preview": dg.MetadataValue.md(written.preview.to_markdown(index=False)),
+            "path": dg.MetadataValue.path(str(path)),
+            "size_bytes": path.stat().st_size,
+        })
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
-        return pd.read_parquet(self._path(context))
+    def _write_partitions(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        column = context.definition_metadata["partition_column"]
+        days = obj[column].dt.strftime("%Y-%m-%d")
+        rows = 0
+        for key in context.asset_partition_keys:
+            part = obj[days == key]
+            write_parquet(part.reset_index(drop=True), self._partition_dir(context) / f"{key}.parquet")
+            rows += len(part)
+        context.add_output_metadata({
+            "dagster/row_count": rows,
+            "partitions": len(context.asset_partition_keys),
+            "path": dg.MetadataValue.path(str(self._partition_dir(context))),
+        })
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | Table:
+        path = self._path(context)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} does not exist: materialize {context.asset_key.to_user_string()} "
+                "first (for example with the job procesar_ventas).")
+        if context.dagster_type.typing_type is Table:
+            return Table(path)
+        return Table(path).read()

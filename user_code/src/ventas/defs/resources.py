@@ -1,24 +1,25 @@
-"""Where the data lives. The location comes from configuration, never from code."""
+"""Configuration: where the data lives and which timezone the calendar follows."""
 
-from __future__ import annotations
-
+import os
 from pathlib import Path
 
 import dagster as dg
 
 
-class SalesData(dg.ConfigurableResource):
+def data_dir_setting() -> str:
+    """VENTAS_DATA_DIR, or else the `data/` folder of this checkout (beside `user_code/`)."""
+    return os.environ.get("VENTAS_DATA_DIR") or str(Path(__file__).resolve().parents[4] / "data")
+
+
+class DataDirectory(dg.ConfigurableResource):
     """The data directory: input CSVs at its top, outputs under `output/`."""
 
-    base_dir: str
+    path: str
 
-    @property
-    def root(self) -> Path:
-        return Path(self.base_dir)
+    def file(self, name: str) -> Path:
+        return Path(self.path, name)
 
-    def input_path(self, name: str) -> Path:
-        return self.root / name
 
-    @property
-    def output_dir(self) -> Path:
-        return self.root / "output"
+def timezone_setting() -> str:
+    """VENTAS_TIMEZONE (an IANA name such as Europe/Madrid) for schedules and partitions; UTC."""
+    return os.environ.get("VENTAS_TIMEZONE") or "UTC"

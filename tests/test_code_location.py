@@ -1,0 +1,117 @@
+"""The ventas code location in the stack: the whole graph with its checks, one partition, the
+op job and a bad sales file, driven through the webserver's GraphQL API."""
+
+import pandas as pd
+import pytest
+from compose_stack import SAMPLE_DATA
+
+VENTAS = ["ventas_raw", "ventas_procesadas", "ventas_por_categoria", "ventas_por_producto",
+          "ventas_por_dia"]
+ALL_UNPARTITIONED = [*VENTAS, "usuarios", "ventas_completas"]
+CHECKS = {"ventas_raw": ["columnas_requeridas", "precio_no_negativo",
+                         "cantidad_entera_positiva", "proporcion_de_nulos"]}
+
+ASSET_QUERY = """
+query Asset($key: AssetKeyInput!) {
+  assetNodes(assetKeys: [$key]) {
+    assetMaterializations(limit: 1) {
+      runId
+      metadataEntries { label ... on IntMetadataEntry { intValue } }
+    }
+    partitionStats { numMaterialized }
+    assetChecksOrError {
+      ... on AssetChecks {
+        checks {
+          name
+          blocking
+          executionForLatestMaterialization { status runId evaluation { severity } }
+        }
+      }
+    }
+  }
+}"""
+
+
+def asset(stack, name: str) -> dict:
+    (node,) = stack.graphql(ASSET_QUERY, {"key": {"path": [name]}})["assetNodes"]
+    return node
+
+
+def run_log(stack, run_id: str) -> str:
+    """Every message of a run's event log, errors and their causes included."""
+    query = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
+        ... on MessageEvent { message }
+        ... on ErrorEvent { error { message cause { message cause { message } } } } } } } }"""
+    lines = []
+    for event in stack.graphql(query, {"id": run_id})["logsForRun"]["events"]:
+        lines.append(event.get("message") or "")
+        error = event.get("error")
+        while error:
+            lines.append(error["message"])
+            error = error.get("cause")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def everything(stack) -> str:
+    """One run of the whole unpartitioned graph and its checks, as "Materialize all" does."""
+    run = stack.wait_for_run(stack.launch(assets=ALL_UNPARTITIONED, checks=CHECKS))
+    assert run["status"] == "SUCCESS", run_log(stack, run["runId"])
+    return run["runId"]
+
+
+def test_materializing_everything_writes_and_records_every_asset(stack, everything):
+    for name in ALL_UNPARTITIONED:
+        assert (stack.data_dir / "output" / f"{name}.parquet").is_file(), name
+        (latest,) = asset(stack, name)["assetMaterializations"]
+        assert latest["runId"] == everything, name
+        rows = {e["label"]: e.get("intValue") for e in latest["metadataEntries"]}
+        assert rows["dagster/row_count"] > 0, name
+
+
+def test_asset_check_results_are_visible_through_the_api(stack, everything):
+    checks = {c["name"]: c for c in asset(stack, "ventas_raw")["assetChecksOrError"]["checks"]}
+    assert set(checks) == set(CHECKS["ventas_raw"])
+    for name, check in checks.items():
+        execution = check["executionForLatestMaterialization"]
+        assert (execution["status"], execution["runId"]) == ("SUCCEEDED", everything), name
+    assert checks["proporcion_de_nulos"]["executionForLatestMaterialization"][
+        "evaluation"]["severity"] == "WARN"
+    assert not checks["proporcion_de_nulos"]["blocking"]
+    assert all(checks[n]["blocking"] for n in ("columnas_requeridas", "precio_no_negativo",
+                                                "cantidad_entera_positiva"))
+
+
+def test_one_daily_partition_materializes_in_its_own_file(stack, everything):
+    run = stack.wait_for_run(stack.launch("historico_diario",
+                                          tags={"dagster/partition": "2024-03-15"}))
+    assert run["status"] == "SUCCESS", run_log(stack, run["runId"])
+
+    day = pd.read_parquet(stack.data_dir / "output" / "ventas_diarias" / "2024-03-15.parquet")
+    sample = pd.read_csv(SAMPLE_DATA / "ventas.csv").dropna()
+    assert len(day) == (sample["fecha"] == "2024-03-15").sum() > 0
+    assert asset(stack, "ventas_diarias")["partitionStats"]["numMaterialized"] >= 1
+
+
+def test_the_op_job_runs_and_logs_its_summary(stack):
+    run = stack.wait_for_run(stack.launch("informe_ventas"))
+    assert run["status"] == "SUCCESS"
+    log = run_log(stack, run["runId"])
+    assert "Sales per category:" in log and "Electrónica" in log
+
+
+def test_a_bad_sales_file_fails_the_run_clearly_and_keeps_the_last_output(stack, everything):
+    raw_output = stack.data_dir / "output" / "ventas_raw.parquet"
+    good = raw_output.read_bytes()
+    sales = stack.data_dir / "ventas.csv"
+    try:
+        sales.write_text("fecha,producto,categoria,precio,cantidad,usuario_id\n"
+                         "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
+                         "2024-03-02,Tableta,Electrónica,trescientos,1,3\n", encoding="utf-8")
+        run = stack.wait_for_run(stack.launch("procesar_ventas"))
+        assert run["status"] == "FAILURE"
+        log = run_log(stack, run["runId"])
+        assert "column 'precio' are not numbers" in log and "line 3: 'trescientos'" in log
+        assert raw_output.read_bytes() == good
+    finally:
+        sales.write_bytes((SAMPLE_DATA / "ventas.csv").read_bytes())

@@ -1,0 +1,43 @@
+"""The tutorial's op-based pipeline: plain steps wired by hand, with no assets.
+
+Ops pass DataFrames in memory: nothing here is worth keeping after the run,
+except what the last op logs.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from ventas import transforms
+from ventas.csv_input import VENTAS_COLUMNS, InputFileError, read_csv
+from ventas.defs.resources import DataDirectory
+
+IN_MEMORY = "in_memory_io_manager"
+
+
+@dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
+def extraer_ventas(sales_data: DataDirectory) -> pd.DataFrame:
+    """Read ventas.csv."""
+    try:
+        return read_csv(sales_data.file("ventas.csv"), VENTAS_COLUMNS)
+    except InputFileError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+
+@dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
+def calcular_totales(ventas: pd.DataFrame) -> pd.DataFrame:
+    """Drop incomplete sales and add their totals."""
+    return transforms.clean_sales(ventas)
+
+
+@dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
+def resumir_por_categoria(context: dg.OpExecutionContext, ventas: pd.DataFrame) -> pd.DataFrame:
+    """Total per category, written to the run's log."""
+    resumen = transforms.total_by_category(ventas)
+    context.log.info("Sales per category:\n" + resumen.to_markdown(index=False, floatfmt=",.2f"))
+    context.add_output_metadata({"resumen": dg.MetadataValue.md(resumen.to_markdown(index=False))})
+    return resumen
+
+
+@dg.job(description="The op version of the pipeline: extract, total, summarize.")
+def informe_ventas() -> None:
+    resumir_por_categoria(calcular_totales(extraer_ventas()))

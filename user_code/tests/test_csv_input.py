@@ -1,0 +1,141 @@
+"""The sales files people really have: each either reads correctly or fails saying how to fix it."""
+
+import codecs
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ventas.csv_input import (VENTAS_COLUMNS, InputFileError, inspect_csv, normalize_name,
+                              read_csv)
+
+HEADER = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
+ROW = "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
+
+
+def write(tmp_path: Path, content: str | bytes, name: str = "ventas.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+def read(path: Path) -> pd.DataFrame:
+    return read_csv(path, VENTAS_COLUMNS)
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(InputFileError) as raised:
+        read(path)
+    return str(raised.value)
+
+
+def test_a_plain_file_is_read_with_typed_columns(tmp_path):
+    frame = read(write(tmp_path, HEADER + ROW))
+    assert frame.to_dict("records") == [{
+        "fecha": pd.Timestamp("2024-03-01").date(), "producto": "Café molido",
+        "categoria": "Alimentación", "precio": 4.6, "cantidad": 2.0, "usuario_id": 17}]
+
+
+def test_empty_fields_become_missing_values(tmp_path):
+    frame = read(write(tmp_path, HEADER + "2024-03-01,,Hogar,,3,\n"))
+    assert frame[["producto", "precio", "usuario_id"]].isna().all(axis=None)
+
+
+def test_missing_file_names_the_path_and_the_setting(tmp_path):
+    message = error_of(tmp_path / "ventas.csv")
+    assert str(tmp_path / "ventas.csv") in message and "VENTAS_DATA_DIR" in message
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_empty_file_says_what_it_needs(tmp_path, content):
+    message = error_of(write(tmp_path, content))
+    assert "is empty" in message and "fecha,producto,categoria" in message
+
+
+def test_header_without_records_is_an_empty_table(tmp_path):
+    frame = read(write(tmp_path, HEADER))
+    assert frame.empty and list(frame.columns) == list(VENTAS_COLUMNS)
+
+
+def test_missing_columns_are_named_with_the_header_found(tmp_path):
+    message = error_of(write(tmp_path, "fecha,producto,precio\n2024-03-01,Café,4.6\n"))
+    assert "lacks the column(s) categoria, cantidad, usuario_id" in message
+    assert "'fecha,producto,precio'" in message
+
+
+def test_header_case_accents_spaces_and_order_do_not_matter(tmp_path):
+    content = " Cantidad ,PRODUCTO,Categoría,Precio,Fecha,Usuario ID,notas\n2,Café,Hogar,4.6,2024-03-01,17,x\n"
+    path = write(tmp_path, content)
+    frame = read(path)
+    assert list(frame.columns) == list(VENTAS_COLUMNS)
+    assert frame.loc[0, "categoria"] == "Hogar" and frame.loc[0, "cantidad"] == 2
+    assert any("notas" in note for note in inspect_csv(path, VENTAS_COLUMNS).notes)
+
+
+def test_two_columns_meaning_the_same_are_refused(tmp_path):
+    message = error_of(write(tmp_path, HEADER.strip() + ",Precio\n" + ROW.strip() + ",5\n"))
+    assert "both mean 'precio'" in message
+
+
+def test_non_numeric_values_are_listed_with_their_lines(tmp_path):
+    content = HEADER + ROW + "2024-03-02,Tableta,Electrónica,abc,1,3\n" + ROW * 3 \
+        + "2024-03-05,Tableta,Electrónica,12.5,dos,3\n"
+    message = error_of(write(tmp_path, content))
+    assert "column 'precio' are not numbers" in message and "line 3: 'abc'" in message
+    assert "column 'cantidad' are not numbers" in message and "line 7: 'dos'" in message
+    assert "empty those fields" in message
+
+
+def test_an_impossible_date_is_reported_with_the_expected_form(tmp_path):
+    message = error_of(write(tmp_path, HEADER + "2024-13-01,Tableta,Electrónica,3,1,3\n"))
+    assert "not dates written YYYY-MM-DD" in message and "line 2: '2024-13-01'" in message
+
+
+def test_a_fractional_user_id_is_not_a_whole_number(tmp_path):
+    message = error_of(write(tmp_path, HEADER + "2024-03-01,Tableta,Electrónica,3,1,3.5\n"))
+    assert "column 'usuario_id' are not whole numbers" in message
+
+
+def test_windows_1252_file_is_read_and_noted(tmp_path):
+    path = write(tmp_path, (HEADER + ROW).encode("cp1252"))
+    frame = read(path)
+    assert frame.loc[0, "producto"] == "Café molido"
+    assert "Windows-1252" in inspect_csv(path, VENTAS_COLUMNS).notes[0]
+
+
+def test_invalid_utf8_after_a_valid_start_names_the_line(tmp_path):
+    # Valid UTF-8 for the whole sniffed head, then one Latin-1 byte much later.
+    content = (HEADER + ROW * 5000).encode() + "2024-03-02,Té,Alimentación,3,1,2\n".encode("cp1252")
+    message = error_of(write(tmp_path, content))
+    assert "not valid UTF-8: line 5002 has the byte 0xe9" in message and "CSV UTF-8" in message
+
+
+def test_utf16_file_with_tabs_is_read(tmp_path):
+    content = (HEADER + ROW).replace(",", "\t").encode("utf-16")
+    assert read(write(tmp_path, content)).loc[0, "producto"] == "Café molido"
+
+
+def test_semicolons_with_decimal_commas_are_read(tmp_path):
+    content = "fecha;producto;categoria;precio;cantidad;usuario_id\n2024-03-01;Café;Hogar;4,60;2;17\n"
+    path = write(tmp_path, content)
+    assert read(path).loc[0, "precio"] == pytest.approx(4.6)
+    assert any("','" in note for note in inspect_csv(path, VENTAS_COLUMNS).notes)
+
+
+def test_utf8_bom_is_ignored(tmp_path):
+    assert len(read(write(tmp_path, codecs.BOM_UTF8 + (HEADER + ROW).encode()))) == 1
+
+
+def test_an_excel_workbook_renamed_to_csv_is_recognized(tmp_path):
+    message = error_of(write(tmp_path, b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 50))
+    assert "not a text file" in message and "CSV UTF-8" in message
+
+
+def test_a_line_with_an_extra_field_suggests_quoting(tmp_path):
+    message = error_of(write(tmp_path, HEADER + "2024-03-01,Bolígrafos, azul,Papelería,3,1,3\n"))
+    assert "wrong number of fields" in message and "double quotes" in message
+
+
+def test_normalize_name():
+    assert normalize_name("  Categoría ") == "categoria"
+    assert normalize_name("Usuario ID") == "usuario_id"

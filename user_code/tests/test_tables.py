@@ -1,0 +1,87 @@
+"""Stored tables: atomic writes, flat-memory reads, and batch-wise aggregation."""
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from ventas.tables import Batches, Table, write_parquet
+
+
+def frames(*sizes: int):
+    start = 0
+    for size in sizes:
+        yield pd.DataFrame({"categoria": ["Hogar", "Ropa"] * (size // 2),
+                            "total": [float(i) for i in range(start, start + size)]})
+        start += size
+
+
+def test_batches_are_written_as_one_table(tmp_path):
+    path = tmp_path / "t.parquet"
+    summary = write_parquet(Batches(lambda: frames(4, 6, 2)), path)
+    table = Table(path)
+    assert summary.rows == table.num_rows == 12
+    assert table.read()["total"].tolist() == [float(i) for i in range(12)]
+    assert summary.preview.shape == (5, 2)
+
+
+def test_a_failure_mid_stream_keeps_the_last_good_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "t.parquet"
+    write_parquet(pd.DataFrame({"total": [1.0]}), path)
+    good = path.read_bytes()
+
+    def broken():
+        yield from frames(4)
+        raise OSError("disk went away")
+
+    with pytest.raises(OSError, match="disk went away"):
+        write_parquet(Batches(broken), path)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+def test_a_batch_with_another_schema_stops_the_write(tmp_path):
+    def mixed():
+        yield pd.DataFrame({"total": [1.0]})
+        yield pd.DataFrame({"total": ["not a number"]})
+
+    with pytest.raises(TypeError, match="does not match the table's schema"):
+        write_parquet(Batches(mixed), tmp_path / "t.parquet")
+    assert not (tmp_path / "t.parquet").exists()
+
+
+def test_categoricals_with_different_categories_share_one_schema(tmp_path):
+    def batches():
+        yield pd.DataFrame({"c": pd.Categorical(["a"])})
+        yield pd.DataFrame({"c": pd.Categorical([str(i) for i in range(300)])})  # 16-bit codes
+
+    write_parquet(Batches(batches), tmp_path / "t.parquet")
+    assert Table(tmp_path / "t.parquet").read()["c"].astype(str).tolist()[:2] == ["a", "0"]
+
+
+def test_an_empty_stream_writes_an_empty_table_with_its_schema(tmp_path):
+    schema = pa.schema([("total", pa.float64())])
+    write_parquet(Batches(lambda: iter(())), tmp_path / "t.parquet", schema=schema)
+    table = Table(tmp_path / "t.parquet")
+    assert table.num_rows == 0 and table.schema.names == ["total"]
+    assert list(table.batches()) and table.read().empty
+
+
+def test_aggregate_by_batches_equals_aggregate_of_everything(tmp_path):
+    path = tmp_path / "t.parquet"
+    write_parquet(Batches(lambda: frames(1000, 1000, 500)), path)
+
+    def summarize(df):
+        return df.groupby("categoria", as_index=False, observed=True)["total"].sum()
+
+    table = Table(path)
+    by_batches = table.aggregate(summarize, ["categoria", "total"])
+    whole = summarize(table.read())
+    pd.testing.assert_frame_equal(
+        by_batches.astype({"categoria": str}), whole.astype({"categoria": str}))
+    assert len(list(table.batches(batch_rows=100))) == 25
+
+
+def test_null_counts_come_from_the_file_statistics(tmp_path):
+    path = tmp_path / "t.parquet"
+    write_parquet(pd.DataFrame({"a": [1.0, None, None], "b": ["x", None, "z"]}), path)
+    assert Table(path).null_counts() == {"a": 2, "b": 1}
