@@ -131,8 +131,9 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for csv in SAMPLE_DATA.glob("*.csv"):
             shutil.copy(csv, self.data_dir / csv.name)
-        (self.data_dir / "output").mkdir(exist_ok=True)
-        for path in (self.data_dir, self.data_dir / "output"):
+        for path in (self.data_dir, *(self.data_dir / d for d in ("output", "incoming",
+                                                                  "archive"))):
+            path.mkdir(exist_ok=True)
             path.chmod(0o777)
 
     def build(self) -> None:
@@ -229,6 +230,16 @@ class Stack:
         if result["__typename"] != "LaunchRunSuccess":
             raise GraphQLError(f"launchRun returned {result}")
         return result["run"]["runId"]
+
+    def runs(self, job: str | None = None, tags: dict[str, str] | None = None) -> list[dict]:
+        """Runs, newest first, of `job` and/or with these tags."""
+        run_filter: dict = {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
+        if job:
+            run_filter["pipelineName"] = job
+        query = """query Runs($filter: RunsFilter!) { runsOrError(filter: $filter) {
+            ... on Runs { results { runId jobName status startTime endTime
+                                    tags { key value } } } } }"""
+        return self.graphql(query, {"filter": run_filter})["runsOrError"]["results"]
 
     def run(self, run_id: str) -> dict:
         return self.graphql(RUN_QUERY, {"runId": run_id})["runOrError"]

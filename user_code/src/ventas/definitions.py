@@ -2,18 +2,20 @@
 
 import dagster as dg
 
-from ventas.defs import assets, checks, jobs, ops, schedules
+from ventas.defs import assets, checks, jobs, ops, schedules, sensors, settings
 from ventas.defs.io_managers import ParquetIOManager
-from ventas.defs.resources import DataDirectory, data_dir_setting
+from ventas.defs.resources import DataDirectory
 
-data_dir = data_dir_setting()
+data_dir = settings.data_dir()
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets]),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
-    jobs=[jobs.procesar_ventas, jobs.unir_clientes, jobs.historico_diario, ops.informe_ventas],
+    jobs=[jobs.procesar_ventas, jobs.unir_clientes, jobs.historico_diario, jobs.ingerir_ventas,
+          ops.informe_ventas],
     schedules=[schedules.procesar_ventas_diario, schedules.procesar_ventas_cada_hora,
                schedules.historico_diario_schedule],
+    sensors=[sensors.ventas_entrantes_sensor, sensors.archivar_ventas_entrantes],
     resources={
         "sales_data": DataDirectory(path=data_dir),
         "io_manager": ParquetIOManager(base_dir=data_dir),

@@ -1,17 +1,21 @@
 """The ventas assets: the tutorial's pipeline, its parallel summaries, the join with the
 customers, and a daily-partitioned history."""
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
 from ventas import transforms
 from ventas.csv_input import (USUARIOS_COLUMNS, VENTAS_COLUMNS, InputFileError, inspect_csv,
                               read_csv, stream_csv)
-from ventas.defs.resources import DataDirectory, timezone_setting
+from ventas.defs import settings
+from ventas.defs.resources import DataDirectory
 from ventas.tables import Batches, Table
 
 VENTAS = "ventas"
 CLIENTES = "clientes"
+ENTRANTES = "entrantes"
 
 
 def _unreadable(error: InputFileError) -> dg.Failure:
@@ -19,10 +23,8 @@ def _unreadable(error: InputFileError) -> dg.Failure:
     return dg.Failure(description=str(error), allow_retries=False)
 
 
-@dg.asset(group_name=VENTAS, kinds={"csv", "parquet"})
-def ventas_raw(context: dg.AssetExecutionContext, sales_data: DataDirectory) -> Batches:
-    """Every sale in `ventas.csv`, typed (fecha a date, numbers numbers), read in batches."""
-    path = sales_data.file("ventas.csv")
+def _sales_file(context: dg.AssetExecutionContext, path: Path) -> Batches:
+    """A sales CSV as typed batches, after checking that it can be read at all."""
     try:
         fmt = inspect_csv(path, VENTAS_COLUMNS)
     except InputFileError as error:
@@ -30,6 +32,12 @@ def ventas_raw(context: dg.AssetExecutionContext, sales_data: DataDirectory) -> 
     for note in fmt.notes:
         context.log.warning(note)
     return Batches(lambda: stream_csv(path, VENTAS_COLUMNS, fmt))
+
+
+@dg.asset(group_name=VENTAS, kinds={"csv", "parquet"})
+def ventas_raw(context: dg.AssetExecutionContext, sales_data: DataDirectory) -> Batches:
+    """Every sale in `ventas.csv`, typed (fecha a date, numbers numbers), read in batches."""
+    return _sales_file(context, sales_data.file("ventas.csv"))
 
 
 @dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
@@ -80,7 +88,7 @@ def ventas_completas(ventas_procesadas: Table, usuarios: pd.DataFrame) -> Batche
     return ventas_procesadas.map_batches(lambda ventas: transforms.join_users(ventas, usuarios))
 
 
-dias = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone=timezone_setting())
+dias = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone=settings.timezone())
 
 
 @dg.asset(
@@ -98,3 +106,22 @@ def ventas_diarias(context: dg.AssetExecutionContext, ventas_procesadas: Table) 
     return pd.concat(
         ventas_procesadas.map_batches(lambda ventas: transforms.sales_between(ventas, start, end)),
         ignore_index=True)
+
+
+# One partition per file dropped into data/incoming/: `<file name>@<first 8 hex of its SHA-256>`.
+archivos_entrantes = dg.DynamicPartitionsDefinition(name="archivos_entrantes")
+
+
+def incoming_file_name(partition_key: str) -> str:
+    return partition_key.rsplit("@", 1)[0]
+
+
+@dg.asset(group_name=ENTRANTES, kinds={"csv", "parquet"}, partitions_def=archivos_entrantes)
+def ventas_entrantes(context: dg.AssetExecutionContext, sales_data: DataDirectory) -> Batches:
+    """A sales file dropped into `data/incoming/`, checked and stored as parquet.
+
+    The sensor `ventas_entrantes_sensor` requests one run per file; the file
+    moves to `data/archive/` when that run succeeds, and stays where it is if
+    it fails, for you to fix.
+    """
+    return _sales_file(context, sales_data.incoming / incoming_file_name(context.partition_key))

@@ -12,8 +12,9 @@ from ventas.tables import Batches, Table, write_parquet
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores each asset as `<base_dir>/output/<asset>.parquet`.
 
-    A daily-partitioned asset is one file per day: `output/<asset>/<YYYY-MM-DD>.parquet`,
-    split on the column named by the asset's `partition_column` metadata.
+    A partitioned asset is one file per partition: `output/<asset>/<partition>.parquet`.
+    A run of several days is split on the column named by the asset's
+    `partition_column` metadata.
 
     Assets may return a DataFrame or a stream of `Batches`; both are written
     atomically. Downstream, an input annotated `pd.DataFrame` is read whole and
@@ -50,14 +51,19 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             "size_bytes": path.stat().st_size,
         })
 
-    def _write_partitions(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
-        column = context.definition_metadata["partition_column"]
-        days = obj[column].dt.strftime("%Y-%m-%d")
-        rows = 0
-        for key in context.asset_partition_keys:
-            part = obj[days == key]
-            write_parquet(part.reset_index(drop=True), self._partition_dir(context) / f"{key}.parquet")
-            rows += len(part)
+    def _write_partitions(self, context: dg.OutputContext, obj: pd.DataFrame | Batches) -> None:
+        directory = self._partition_dir(context)
+        column = context.definition_metadata.get("partition_column")
+        if column is None:  # the output is one partition, whole
+            (key,) = context.asset_partition_keys
+            rows = write_parquet(obj, directory / f"{key}.parquet").rows
+        else:  # days of a backfill run: split the output on its date column
+            days = obj[column].dt.strftime("%Y-%m-%d")
+            rows = 0
+            for key in context.asset_partition_keys:
+                part = obj[days == key]
+                write_parquet(part.reset_index(drop=True), directory / f"{key}.parquet")
+                rows += len(part)
         context.add_output_metadata({
             "dagster/row_count": rows,
             "partitions": len(context.asset_partition_keys),

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from ventas.defs.assets import (ventas_completas, ventas_diarias, ventas_por_categoria,
-                                ventas_por_dia, ventas_por_producto, ventas_procesadas,
-                                ventas_raw, usuarios)
+from ventas.defs.assets import (usuarios, ventas_completas, ventas_diarias, ventas_entrantes,
+                                ventas_por_categoria, ventas_por_dia, ventas_por_producto,
+                                ventas_procesadas, ventas_raw)
 
 procesar_ventas = dg.define_asset_job(
     "procesar_ventas",
@@ -23,4 +23,10 @@ historico_diario = dg.define_asset_job(
     "historico_diario",
     selection=dg.AssetSelection.assets(ventas_diarias),
     description="One day of sales per partition.",
+)
+
+ingerir_ventas = dg.define_asset_job(
+    "ingerir_ventas",
+    selection=dg.AssetSelection.assets(ventas_entrantes),
+    description="Check and store one file from data/incoming/ (started by a sensor).",
 )

@@ -1,25 +1,23 @@
-"""Configuration: where the data lives and which timezone the calendar follows."""
+"""Where the data lives. The location comes from configuration, never from the code."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
 
-def data_dir_setting() -> str:
-    """VENTAS_DATA_DIR, or else the `data/` folder of this checkout (beside `user_code/`)."""
-    return os.environ.get("VENTAS_DATA_DIR") or str(Path(__file__).resolve().parents[4] / "data")
-
-
 class DataDirectory(dg.ConfigurableResource):
-    """The data directory: input CSVs at its top, outputs under `output/`."""
+    """The data directory: input CSVs at its top, new files in `incoming/`, ingested ones in
+    `archive/`, outputs under `output/`."""
 
     path: str
 
     def file(self, name: str) -> Path:
         return Path(self.path, name)
 
+    @property
+    def incoming(self) -> Path:
+        return Path(self.path, "incoming")
 
-def timezone_setting() -> str:
-    """VENTAS_TIMEZONE (an IANA name such as Europe/Madrid) for schedules and partitions; UTC."""
-    return os.environ.get("VENTAS_TIMEZONE") or "UTC"
+    @property
+    def archive(self) -> Path:
+        return Path(self.path, "archive")
