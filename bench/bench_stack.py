@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from compose_stack import REPO, Stack, docker, new_project_name  # noqa: E402
+from compose_stack import Stack, docker, new_project_name, project_copy  # noqa: E402
 
 BASE_IMAGE = "python:3.13-slim"
 
@@ -37,14 +37,6 @@ def timed(fn, *args, **kwargs) -> float:
     start = time.perf_counter()
     fn(*args, **kwargs)
     return time.perf_counter() - start
-
-
-def project_copy() -> Path:
-    """A copy of the project to edit, as a user would their checkout."""
-    target = Path(tempfile.mkdtemp(prefix="ventas-bench-src-")) / "ventas"
-    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__",
-                                                                 "output"))
-    return target
 
 
 def measure_builds(stack: Stack) -> None:
@@ -96,6 +88,24 @@ def measure_startup(stack: Stack) -> None:
     wait_until(loaded)
     location = time.perf_counter() - start
     print(f"up (fresh volumes) -> UI serving: {ui:.1f} s; -> location loaded: {location:.1f} s")
+
+
+def measure_redeploy(stack: Stack) -> None:
+    """`up -d --build user_code` after adding an asset, until the UI's API lists it."""
+    assets = stack.project_dir / "user_code/src/ventas/defs/assets.py"
+    assets.write_text(assets.read_text() + (
+        "\n\n@dg.asset\ndef recien_desplegado() -> pd.DataFrame:\n"
+        "    return pd.DataFrame({'x': [1]})\n"))
+
+    def visible() -> bool:
+        location = stack.location()["locationOrLoadError"]
+        return "recien_desplegado" in str(location)
+
+    start = time.perf_counter()
+    stack.compose("up", "--detach", "--build", "user_code")
+    wait_until(visible, interval=0.1)
+    print(f"redeploy (up -d --build user_code) -> new asset visible: "
+          f"{time.perf_counter() - start:.1f} s")
 
 
 def measure_runs(stack: Stack, runs: int, job: str = "procesar_ventas") -> None:
@@ -173,7 +183,7 @@ def main() -> None:
     parser.add_argument("--skip-build", action="store_true", help="skip the build timings")
     args = parser.parse_args()
 
-    source = project_copy()
+    source = project_copy(Path(tempfile.mkdtemp(prefix="ventas-bench-src-")))
     stack = Stack(project=new_project_name("ventas-bench"), project_dir=source)
     try:
         stack.prepare_data()
@@ -184,6 +194,7 @@ def main() -> None:
         measure_images(stack)
         measure_startup(stack)
         measure_runs(stack, args.runs)
+        measure_redeploy(stack)
         measure_idle_memory(stack)
         measure_idle_cpu(stack)
     finally:

@@ -56,7 +56,7 @@ LOCATION_QUERY = """
         loadStatus
         locationOrLoadError {
           __typename
-          ... on PythonError { message stack }
+          ... on PythonError { message stack errorChain { error { message } } }
           ... on RepositoryLocation {
             repositories {
               name
@@ -69,6 +69,14 @@ LOCATION_QUERY = """
     }
   }
 }"""
+
+
+def project_copy(parent: Path) -> Path:
+    """A copy of the project in `parent`, to edit as a user edits their checkout."""
+    target = parent / "ventas"
+    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "__pycache__", ".pytest_cache", "output", "archive", ".tmp_dagster_home_*"))
+    return target
 
 
 def free_port() -> int:

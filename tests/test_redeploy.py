@@ -1,0 +1,176 @@
+"""Redeploying user code in a running stack: one command, nothing else restarts, runs in flight
+finish on the old code, later runs use the new code, and broken code shows its Python error.
+
+The stack runs from a copy of the project, which the tests edit like a user would.
+"""
+
+import json
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from compose_stack import docker, project_copy, running_stack
+
+pytestmark = pytest.mark.usefixtures("docker_ready")
+
+# Two assets added to the copy: one whose output names the deployed version, one slow enough
+# to be in flight during a redeploy.
+DEPLOY_ASSETS = '''
+
+VERSION = "v1"
+
+
+@dg.asset(group_name="despliegue")
+def version_desplegada() -> pd.DataFrame:
+    return pd.DataFrame({"version": [VERSION]})
+
+
+@dg.asset(group_name="despliegue")
+def espera_lenta() -> pd.DataFrame:
+    import time
+    time.sleep(30)
+    return pd.DataFrame({"version": [VERSION]})
+'''
+UNTOUCHED = ("postgres", "webserver", "daemon")
+
+
+@pytest.fixture(scope="module")
+def deployed():
+    source = project_copy(Path(tempfile.mkdtemp(prefix="ventas-redeploy-")))
+    assets = source / "user_code/src/ventas/defs/assets.py"
+    assets.write_text(assets.read_text() + DEPLOY_ASSETS)
+    with running_stack("ventas-e2e-redeploy", project_dir=source) as stack:
+        yield stack, assets
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def asset_names(stack) -> set[str]:
+    location = stack.location()["locationOrLoadError"]
+    if location["__typename"] != "RepositoryLocation":
+        return set()
+    return {"/".join(n["assetKey"]["path"]) for n in location["repositories"][0]["assetNodes"]}
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"after {timeout:.0f}s still waiting for {what}")
+        time.sleep(0.1)
+    return result
+
+
+def starts(stack) -> dict[str, tuple[str, int]]:
+    return {s: (c["State"]["StartedAt"], c["RestartCount"])
+            for s, c in stack.containers().items() if s in UNTOUCHED}
+
+
+def redeploy(stack) -> None:
+    stack.compose("up", "--detach", "--build", "user_code")
+
+
+def image_id(image: str) -> str:
+    return docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
+
+
+def version_output(stack) -> str:
+    frame = pd.read_parquet(stack.data_dir / "output" / "version_desplegada.parquet")
+    return frame["version"].iloc[0]
+
+
+def test_a_redeploy_shows_new_code_leaves_the_rest_running_and_runs_land_on_the_right_code(
+        deployed):
+    stack, assets = deployed
+    before = starts(stack)
+    old_image = image_id(f"{stack.project}-user_code")
+    slow = stack.launch(assets=["espera_lenta"])
+    wait_for(lambda: stack.run(slow)["status"] == "STARTED", 60, "the slow run to start")
+
+    edit(assets, 'VERSION = "v1"', 'VERSION = "v2"')
+    assets.write_text(assets.read_text() + '''
+
+@dg.asset(group_name="despliegue")
+def nuevo_en_v2() -> pd.DataFrame:
+    return pd.DataFrame({"version": [VERSION]})
+''')
+    started = time.monotonic()
+    redeploy(stack)
+    wait_for(lambda: "nuevo_en_v2" in asset_names(stack), 60, "the new asset in the UI's API")
+    print(f"redeploy -> new definition visible: {time.monotonic() - started:.1f} s")
+
+    assert starts(stack) == before, "a service other than user_code restarted"
+    assert image_id(f"{stack.project}-user_code") != old_image
+
+    # The run in flight finishes, on the code it started with...
+    finished = stack.wait_for_run(slow, timeout=120)
+    assert finished["status"] == "SUCCESS"
+    slow_output = pd.read_parquet(stack.data_dir / "output" / "espera_lenta.parquet")
+    assert slow_output["version"].iloc[0] == "v1"
+    # ...and a run launched now uses the new image.
+    run = stack.wait_for_run(stack.launch(assets=["version_desplegada", "nuevo_en_v2"]))
+    assert run["status"] == "SUCCESS"
+    assert version_output(stack) == "v2"
+
+
+def test_broken_code_shows_its_python_error_and_a_fixed_redeploy_recovers(deployed):
+    stack, assets = deployed
+    good = assets.read_text()
+    before = starts(stack)
+    assets.write_text(good + '\nraise RuntimeError("a deliberate mistake in assets.py")\n')
+    redeploy(stack)
+
+    def load_error() -> str:
+        error = stack.location()["locationOrLoadError"]
+        if error["__typename"] != "PythonError":
+            return ""
+        return json.dumps(error)
+
+    assert "a deliberate mistake in assets.py" in wait_for(load_error, 60, "the load error")
+    user_code = stack.containers()["user_code"]
+    assert user_code["State"]["Status"] == "running" and user_code["RestartCount"] == 0
+
+    assets.write_text(good)
+    redeploy(stack)
+    wait_for(lambda: "version_desplegada" in asset_names(stack), 60, "the location to recover")
+    assert starts(stack) == before
+    assert stack.wait_for_run(stack.launch(assets=["version_desplegada"]))["status"] == "SUCCESS"
+
+
+def test_compose_watch_rebuilds_user_code_when_a_file_is_saved(deployed):
+    stack, assets = deployed
+    before = starts(stack)
+    log = stack.data_dir.parent / f"{stack.project}-watch.log"
+    with log.open("w") as output:  # a file, not a pipe: watch writes a lot and must not block
+        watch = subprocess.Popen(["docker", "compose", "watch", "user_code"],
+                                 cwd=stack.project_dir, env=stack.env, stdout=output,
+                                 stderr=subprocess.STDOUT)
+    try:
+        time.sleep(10)  # let watch settle before saving
+        assert watch.poll() is None, log.read_text()
+        edit(assets, 'VERSION = "v2"', 'VERSION = "v3"')
+        assets.write_text(assets.read_text() + '''
+
+@dg.asset(group_name="despliegue")
+def nuevo_en_v3() -> pd.DataFrame:
+    return pd.DataFrame({"version": [VERSION]})
+''')
+        wait_for(lambda: "nuevo_en_v3" in asset_names(stack), 120, "the watched change")
+    finally:
+        watch.send_signal(signal.SIGINT)
+        try:
+            watch.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+        log.unlink(missing_ok=True)
+    assert starts(stack) == before
+    assert stack.wait_for_run(stack.launch(assets=["version_desplegada"]))["status"] == "SUCCESS"
+    assert version_output(stack) == "v3"
