@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from compose_stack import Stack, docker, new_project_name, project_copy  # noqa: E402
+from compose_stack import ApiLoad, Stack, docker, new_project_name, project_copy  # noqa: E402
 
 BASE_IMAGE = "python:3.13-slim"
 
@@ -131,6 +131,17 @@ def measure_runs(stack: Stack, runs: int, job: str = "procesar_ventas") -> None:
           f"runs (min {min(totals):.1f}, max {max(totals):.1f}); {detail}")
 
 
+def measure_api_under_load(stack: Stack, runs: int = 10, clients: int = 10) -> None:
+    """GraphQL latency while `clients` poll the runs list and `runs` runs go through the queue."""
+    with ApiLoad(stack, clients=clients) as load:
+        launched = [stack.launch("procesar_ventas") for _ in range(runs)]
+        for run_id in launched:
+            stack.wait_for_run(run_id, timeout=600, interval=1.0)
+    print(f"API with {clients} clients polling during {runs} runs: {len(load.latencies)} "
+          f"requests, p50 {load.percentile(0.5) * 1000:.0f} ms, "
+          f"p95 {load.percentile(0.95) * 1000:.0f} ms, errors {len(load.errors)}")
+
+
 def measure_idle_memory(stack: Stack) -> None:
     time.sleep(10)  # let start-up settle
     names = [info["Name"].lstrip("/") for info in stack.containers().values()]
@@ -195,6 +206,7 @@ def main() -> None:
         measure_startup(stack)
         measure_runs(stack, args.runs)
         measure_redeploy(stack)
+        measure_api_under_load(stack)
         measure_idle_memory(stack)
         measure_idle_cpu(stack)
     finally:

@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -111,12 +112,9 @@ class Stack:
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "POSTGRES_"))}
-        env.update(
-            COMPOSE_PROJECT_NAME=self.project,
-            DAGSTER_WEBSERVER_PORT=str(self.port),
-            VENTAS_DATA_DIR=str(self.data_dir),
-            **self.extra_env,
-        )
+        env.update(COMPOSE_PROJECT_NAME=self.project, DAGSTER_WEBSERVER_PORT=str(self.port),
+                   VENTAS_DATA_DIR=str(self.data_dir))
+        env.update(self.extra_env)
         return env
 
     # --- docker compose -------------------------------------------------------------
@@ -263,6 +261,70 @@ class Stack:
             time.sleep(interval)
 
 
+class ApiLoad:
+    """`clients` threads each polling the runs list as the UI's Runs page does, recording each
+    request's latency; use as a context manager around the work to load."""
+
+    QUERY = """{ runsOrError(limit: 25) { ... on Runs { results { runId status jobName
+                startTime endTime tags { key value } } } } }"""
+
+    def __init__(self, stack: Stack, clients: int = 10, interval: float = 1.0):
+        self.stack, self.clients, self.interval = stack, clients, interval
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._poll, daemon=True) for _ in range(clients)]
+
+    def _poll(self) -> None:
+        session = requests.Session()
+        while not self._stop.is_set():
+            start = time.perf_counter()
+            try:
+                response = session.post(f"{self.stack.url}/graphql", json={"query": self.QUERY},
+                                        timeout=30)
+                if response.status_code != 200 or "errors" in response.json():
+                    self.errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+            except requests.RequestException as error:
+                self.errors.append(str(error))
+            self.latencies.append(time.perf_counter() - start)
+            self._stop.wait(self.interval)
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+    def __enter__(self) -> "ApiLoad":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
+    """Call `predicate` until it returns something true, and return that; give up after
+    `timeout` seconds, naming `what` was awaited."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"after {timeout:.0f}s still waiting for {what}")
+        time.sleep(interval)
+    return value
+
+
+def most_at_once(runs: list[dict]) -> int:
+    """The most runs in progress at the same moment, from their start and end times."""
+    edges = sorted([(r["startTime"], 1) for r in runs] + [(r["endTime"], -1) for r in runs])
+    current = peak = 0
+    for _, step in edges:  # at equal times an end (-1) sorts before a start (+1)
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
 def new_project_name(prefix: str = "ventas-test") -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
@@ -270,13 +332,25 @@ def new_project_name(prefix: str = "ventas-test") -> str:
 @contextlib.contextmanager
 def running_stack(prefix: str = "ventas-test", **kwargs) -> Iterator[Stack]:
     """Build and start a stack; destroy it afterwards, even if the body fails."""
+    with running_stack_on(prefix, **kwargs) as (stack, _):
+        yield stack
+
+
+@contextlib.contextmanager
+def running_stack_on(prefix: str, before_up=None, **kwargs) -> Iterator[tuple[Stack, object]]:
+    """Like running_stack, but first starts Postgres alone and calls `before_up(stack)` on it
+    (to prepare its database); yields the stack and what `before_up` returned."""
     stack = Stack(project=new_project_name(prefix), **kwargs)
     try:
         stack.prepare_data()
         stack.build()
+        prepared = None
+        if before_up is not None:
+            stack.up("postgres")
+            prepared = before_up(stack)
         stack.up()
         stack.wait_for_location()
-        yield stack
+        yield stack, prepared
     except BaseException:
         print(f"--- logs of {stack.project} ---\n{stack.logs()}")
         raise

@@ -9,7 +9,7 @@ import os
 import time
 
 import pytest
-from compose_stack import LOCATION, docker, running_stack
+from compose_stack import LOCATION, docker, most_at_once, running_stack, wait_until
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
@@ -25,17 +25,6 @@ def auto():
             "VENTAS_SENSOR_INTERVAL": "3",
             "DAGSTER_MAX_CONCURRENT_RUNS": "2"}) as stack:
         yield stack
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"after {timeout:.0f}s still waiting for {what}")
-        time.sleep(interval)
 
 
 def tags_of(run: dict) -> dict:
@@ -146,16 +135,6 @@ def test_a_crashed_daemon_comes_back_and_schedules_and_sensors_carry_on_exactly_
     assert all(len(t["runIds"]) == 1 for t in ticks)
     assert sorted(r["runId"] for r in scheduled_runs(auto)) == sorted(
         run_id for t in ticks for run_id in t["runIds"])
-
-
-def most_at_once(runs: list[dict]) -> int:
-    edges = sorted([(r["startTime"], 1) for r in runs] + [(r["endTime"], -1) for r in runs],
-                   key=lambda edge: (edge[0], edge[1]))  # an end before a start at equal times
-    current = peak = 0
-    for _, step in edges:
-        current += step
-        peak = max(peak, current)
-    return peak
 
 
 def test_ten_runs_at_once_under_a_limit_of_two_all_succeed_two_at_a_time(auto):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from compose_stack import docker, project_copy, running_stack
+from compose_stack import docker, project_copy, running_stack, wait_until
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
@@ -60,15 +60,6 @@ def asset_names(stack) -> set[str]:
     return {"/".join(n["assetKey"]["path"]) for n in location["repositories"][0]["assetNodes"]}
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"after {timeout:.0f}s still waiting for {what}")
-        time.sleep(0.1)
-    return result
-
-
 def starts(stack) -> dict[str, tuple[str, int]]:
     return {s: (c["State"]["StartedAt"], c["RestartCount"])
             for s, c in stack.containers().items() if s in UNTOUCHED}
@@ -93,7 +84,7 @@ def test_a_redeploy_shows_new_code_leaves_the_rest_running_and_runs_land_on_the_
     before = starts(stack)
     old_image = image_id(f"{stack.project}-user_code")
     slow = stack.launch(assets=["espera_lenta"])
-    wait_for(lambda: stack.run(slow)["status"] == "STARTED", 60, "the slow run to start")
+    wait_until(lambda: stack.run(slow)["status"] == "STARTED", 60, "the slow run to start")
 
     edit(assets, 'VERSION = "v1"', 'VERSION = "v2"')
     assets.write_text(assets.read_text() + '''
@@ -104,7 +95,7 @@ def nuevo_en_v2() -> pd.DataFrame:
 ''')
     started = time.monotonic()
     redeploy(stack)
-    wait_for(lambda: "nuevo_en_v2" in asset_names(stack), 60, "the new asset in the UI's API")
+    wait_until(lambda: "nuevo_en_v2" in asset_names(stack), 60, "the new asset in the UI's API")
     print(f"redeploy -> new definition visible: {time.monotonic() - started:.1f} s")
 
     assert starts(stack) == before, "a service other than user_code restarted"
@@ -134,13 +125,13 @@ def test_broken_code_shows_its_python_error_and_a_fixed_redeploy_recovers(deploy
             return ""
         return json.dumps(error)
 
-    assert "a deliberate mistake in assets.py" in wait_for(load_error, 60, "the load error")
+    assert "a deliberate mistake in assets.py" in wait_until(load_error, 60, "the load error")
     user_code = stack.containers()["user_code"]
     assert user_code["State"]["Status"] == "running" and user_code["RestartCount"] == 0
 
     assets.write_text(good)
     redeploy(stack)
-    wait_for(lambda: "version_desplegada" in asset_names(stack), 60, "the location to recover")
+    wait_until(lambda: "version_desplegada" in asset_names(stack), 60, "the location to recover")
     assert starts(stack) == before
     assert stack.wait_for_run(stack.launch(assets=["version_desplegada"]))["status"] == "SUCCESS"
 
@@ -163,7 +154,7 @@ def test_compose_watch_rebuilds_user_code_when_a_file_is_saved(deployed):
 def nuevo_en_v3() -> pd.DataFrame:
     return pd.DataFrame({"version": [VERSION]})
 ''')
-        wait_for(lambda: "nuevo_en_v3" in asset_names(stack), 120, "the watched change")
+        wait_until(lambda: "nuevo_en_v3" in asset_names(stack), 120, "the watched change")
     finally:
         watch.send_signal(signal.SIGINT)
         try:

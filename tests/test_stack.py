@@ -6,7 +6,7 @@ import time
 
 import pandas as pd
 import pytest
-from compose_stack import SAMPLE_DATA, docker, running_stack
+from compose_stack import SAMPLE_DATA, docker, running_stack, wait_until
 
 SERVICES = {"postgres", "user_code", "webserver", "daemon"}
 ASSETS = {"ventas_raw", "ventas_procesadas", "ventas_por_categoria", "ventas_por_producto",
@@ -22,18 +22,16 @@ def expected_outputs() -> tuple[pd.DataFrame, pd.DataFrame]:
     return clean, per_category
 
 
-def wait_gone(container_id: str, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if docker("inspect", container_id, check=False).returncode != 0:
-            return True
-        time.sleep(0.5)
-    return False
+def wait_gone(container_id: str) -> None:
+    wait_until(lambda: docker("inspect", container_id, check=False).returncode != 0, 30,
+               f"run container {container_id[:12]} to be removed", interval=0.5)
 
 
-def test_every_service_is_running_and_healthy(stack):
+def test_every_service_is_healthy_after_the_schema_migration_ran_once(stack):
     containers = stack.containers()
-    assert set(containers) == SERVICES
+    assert set(containers) == SERVICES | {"migrate"}
+    migrate = containers.pop("migrate")["State"]
+    assert (migrate["Status"], migrate["ExitCode"]) == ("exited", 0)
     for service, info in containers.items():
         assert info["State"]["Status"] == "running", service
         assert info["State"]["Health"]["Status"] == "healthy", service
@@ -66,7 +64,7 @@ def test_procesar_ventas_succeeds_in_its_own_container_which_is_then_removed(sta
     service_ids = {info["Id"] for info in stack.containers().values()}
     assert container_id not in service_ids
     assert tags["dagster/image"] == f"{stack.project}-user_code"
-    assert wait_gone(container_id), f"run container {container_id[:12]} was left behind"
+    wait_gone(container_id)
 
     expected_clean, expected_per_category = expected_outputs()
     output = stack.data_dir / "output"
@@ -82,7 +80,7 @@ def test_procesar_ventas_succeeds_in_its_own_container_which_is_then_removed(sta
 def test_what_a_run_printed_stays_readable_in_the_ui_after_its_container_is_gone(stack):
     run_id = stack.launch("procesar_ventas")
     run = stack.wait_for_run(run_id)
-    assert wait_gone({t["key"]: t["value"] for t in run["tags"]}["docker/container_id"])
+    wait_gone({t["key"]: t["value"] for t in run["tags"]}["docker/container_id"])
 
     events = stack.graphql(
         'query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {'
