@@ -144,7 +144,8 @@ def measure_api_under_load(stack: Stack, runs: int = 10, clients: int = 10) -> N
 
 def measure_idle_memory(stack: Stack) -> None:
     time.sleep(10)  # let start-up settle
-    names = [info["Name"].lstrip("/") for info in stack.containers().values()]
+    names = [info["Name"].lstrip("/") for info in stack.containers().values()
+             if info["State"]["Running"]]  # not the one-shot migrate, long finished
     out = docker("stats", "--no-stream", "--format", "{{json .}}", *names).stdout
     rows = [json.loads(line) for line in out.splitlines()]
     print("idle memory: " + ", ".join(
@@ -154,7 +155,8 @@ def measure_idle_memory(stack: Stack) -> None:
 
 def measure_idle_cpu(stack: Stack, seconds: float = 30) -> None:
     """CPU used by the idle stack (health checks, daemon loops, UI polling) over `seconds`."""
-    ids = {service: info["Id"] for service, info in stack.containers().items()}
+    ids = {service: info["Id"] for service, info in stack.containers().items()
+           if info["State"]["Running"]}
 
     def cpu_ns() -> dict[str, int]:
         # cgroup v2 first, then v1; containers run in system.slice or docker/.
