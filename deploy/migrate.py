@@ -26,7 +26,7 @@ def check_settings() -> None:
         fail(f"missing environment variable(s) {', '.join(missing)}: docker-compose.yml sets "
              "them from .env (see .env.example).")
     limit = os.environ["DAGSTER_MAX_CONCURRENT_RUNS"]
-    if not limit.lstrip("-").isdigit() or int(limit) < -1:
+    if not re.fullmatch(r"-?[0-9]+", limit) or int(limit) < -1:
         fail(f"DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole number of runs (-1: no limit).")
 
 

@@ -2,17 +2,44 @@
 how to fix it; no service is left restarting in a loop."""
 
 import dataclasses
+import os
 import re
 import subprocess
+import sys
 
 import pytest
-from compose_stack import Stack, new_project_name, project_copy
+from compose_stack import REPO, Stack, new_project_name, project_copy
 
-pytestmark = pytest.mark.usefixtures("docker_ready")
+SETTINGS = {"DAGSTER_POSTGRES_HOST": "postgres", "DAGSTER_POSTGRES_USER": "dagster",
+            "DAGSTER_POSTGRES_PASSWORD": "dagster", "DAGSTER_POSTGRES_DB": "dagster",
+            "DAGSTER_MAX_CONCURRENT_RUNS": "4"}
+
+
+def migrate_with(**changes: str | None) -> subprocess.CompletedProcess:
+    """The migrate step's own script, run here with these settings changed (None: unset)."""
+    env = {**SETTINGS, **changes, "PATH": os.environ["PATH"]}
+    return subprocess.run([sys.executable, str(REPO / "deploy" / "migrate.py")], text=True,
+                          capture_output=True, timeout=60,
+                          env={k: v for k, v in env.items() if v is not None})
+
+
+@pytest.mark.parametrize("limit", ["dos", "--5", "2.5", "-3", " 4"])
+def test_a_malformed_run_limit_is_named_before_anything_connects(limit):
+    result = migrate_with(DAGSTER_MAX_CONCURRENT_RUNS=limit)
+    assert result.returncode == 1
+    assert result.stderr == (f"migrate: DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole "
+                             "number of runs (-1: no limit).\n")
+
+
+def test_a_missing_setting_is_named():
+    result = migrate_with(DAGSTER_POSTGRES_PASSWORD=None, DAGSTER_MAX_CONCURRENT_RUNS="")
+    assert result.returncode == 1
+    assert result.stderr.startswith("migrate: missing environment variable(s) "
+                                    "DAGSTER_POSTGRES_PASSWORD, DAGSTER_MAX_CONCURRENT_RUNS:")
 
 
 @pytest.fixture(scope="module")
-def created():
+def created(docker_ready):
     """A stack whose images are built and whose database exists, created with the defaults."""
     stack = Stack(project=new_project_name("ventas-e2e-config"))
     try:
@@ -64,6 +91,7 @@ def test_a_bad_code_location_setting_shows_in_the_ui_without_a_crash_loop(create
     created.wait_for_location()
 
 
+@pytest.mark.usefixtures("docker_ready")
 def test_an_invalid_dagster_yaml_is_reported_by_the_migrate_step(tmp_path):
     source = project_copy(tmp_path)
     config = source / "dagster.yaml"
@@ -78,6 +106,7 @@ def test_an_invalid_dagster_yaml_is_reported_by_the_migrate_step(tmp_path):
         stack.destroy()
 
 
+@pytest.mark.usefixtures("docker_ready")
 def test_a_missing_data_directory_is_named(tmp_path):
     stack = Stack(project=new_project_name("ventas-e2e-nodata"),
                   extra_env={"VENTAS_DATA_DIR": str(tmp_path / "no-such-dir")})

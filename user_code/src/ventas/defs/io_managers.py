@@ -75,7 +75,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if not path.exists():
             raise FileNotFoundError(
                 f"{path} does not exist: materialize {context.asset_key.to_user_string()} "
-                "first (for example with the job procesar_ventas).")
+                "first (the Materialize button on its page in the UI, or a job that selects it).")
         if context.dagster_type.typing_type is Table:
             return Table(path)
         return Table(path).read()
