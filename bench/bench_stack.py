@@ -20,7 +20,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from compose_stack import ApiLoad, Stack, docker, new_project_name, project_copy  # noqa: E402
+from compose_stack import (FINISHED, ApiLoad, Stack, docker, new_project_name,  # noqa: E402
+                           project_copy, wait_until)
 
 BASE_IMAGE = "python:3.13-slim"
 
@@ -58,15 +59,6 @@ def measure_images(stack: Stack) -> None:
               f"which is {mb(base)} here)")
 
 
-def wait_until(predicate, timeout: float = 120, interval: float = 0.05) -> float:
-    start = time.perf_counter()
-    while not predicate():
-        if time.perf_counter() - start > timeout:
-            raise TimeoutError
-        time.sleep(interval)
-    return time.perf_counter() - start
-
-
 def measure_startup(stack: Stack) -> None:
     def serving() -> bool:
         try:
@@ -74,18 +66,11 @@ def measure_startup(stack: Stack) -> None:
         except requests.RequestException:
             return False
 
-    def loaded() -> bool:
-        try:
-            return (stack.location()["locationOrLoadError"] or {}).get("__typename") == \
-                "RepositoryLocation"
-        except Exception:
-            return False
-
     start = time.perf_counter()
     stack.compose("up", "--detach")
-    wait_until(serving)
+    wait_until(serving, 120, "the UI", interval=0.05)
     ui = time.perf_counter() - start
-    wait_until(loaded)
+    stack.wait_for_location()
     location = time.perf_counter() - start
     print(f"up (fresh volumes) -> UI serving: {ui:.1f} s; -> location loaded: {location:.1f} s")
 
@@ -103,7 +88,7 @@ def measure_redeploy(stack: Stack) -> None:
 
     start = time.perf_counter()
     stack.compose("up", "--detach", "--build", "user_code")
-    wait_until(visible, interval=0.1)
+    wait_until(visible, 120, "the new asset", interval=0.1)
     print(f"redeploy (up -d --build user_code) -> new asset visible: "
           f"{time.perf_counter() - start:.1f} s")
 
@@ -117,7 +102,7 @@ def measure_runs(stack: Stack, runs: int, job: str = "procesar_ventas") -> None:
         while True:
             status = stack.run(run_id)["status"]
             seen.setdefault(status, time.perf_counter() - start)
-            if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            if status in FINISHED:
                 break
             time.sleep(0.05)
         if status != "SUCCESS":

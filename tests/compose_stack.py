@@ -168,7 +168,14 @@ class Stack:
             "run containers": self.run_containers(),
             "volumes": docker("volume", "ls", "-q", "--filter", label).stdout.split(),
             "networks": docker("network", "ls", "-q", "--filter", label).stdout.split(),
+            "images": self.images(),
         }
+
+    def images(self) -> list[str]:
+        """The images Compose built for this stack: the current ones and any a rebuild
+        replaced (Compose labels them with the project)."""
+        label = f"label=com.docker.compose.project={self.project}"
+        return sorted(set(docker("images", "-q", "--filter", label).stdout.split()))
 
     def destroy(self) -> None:
         """Remove everything this stack made, whatever state it is in."""
@@ -178,7 +185,8 @@ class Stack:
         if runs:
             docker("rm", "--force", "--volumes", *runs, check=False)
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
-        docker("image", "rm", f"{self.project}-user_code", f"{self.project}-dagster", check=False)
+        if images := self.images():
+            docker("image", "rm", "--force", *images, check=False)
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def logs(self) -> str:
@@ -269,7 +277,7 @@ class ApiLoad:
                 startTime endTime tags { key value } } } } }"""
 
     def __init__(self, stack: Stack, clients: int = 10, interval: float = 1.0):
-        self.stack, self.clients, self.interval = stack, clients, interval
+        self.stack, self.interval = stack, interval
         self.latencies: list[float] = []
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -302,6 +310,17 @@ class ApiLoad:
         self._stop.set()
         for thread in self._threads:
             thread.join()
+
+
+def tags_of(run: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["tags"]}
+
+
+def crash(container: dict) -> None:
+    """SIGKILL a container's main process from outside, as a crash would. (`docker kill`
+    counts as a deliberate stop, which the restart policy leaves alone.)"""
+    docker("run", "--rm", "--pid", "host", "python:3.13-slim", "python", "-c",
+           f"import os, signal; os.kill({container['State']['Pid']}, signal.SIGKILL)")
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):

@@ -9,7 +9,7 @@ import os
 import time
 
 import pytest
-from compose_stack import LOCATION, docker, most_at_once, running_stack, wait_until
+from compose_stack import LOCATION, crash, most_at_once, running_stack, tags_of, wait_until
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
@@ -25,10 +25,6 @@ def auto():
             "VENTAS_SENSOR_INTERVAL": "3",
             "DAGSTER_MAX_CONCURRENT_RUNS": "2"}) as stack:
         yield stack
-
-
-def tags_of(run: dict) -> dict:
-    return {t["key"]: t["value"] for t in run["tags"]}
 
 
 def instigator_state(stack, kind: str, name: str) -> dict:
@@ -110,10 +106,7 @@ def test_a_bad_file_fails_its_run_clearly_and_is_kept(auto):
 
 def test_a_crashed_daemon_comes_back_and_schedules_and_sensors_carry_on_exactly_once(auto):
     daemon = auto.containers()["daemon"]
-    # SIGKILL its main process from outside: a crash, which the restart policy
-    # answers (`docker kill` would count as a deliberate stop).
-    docker("run", "--rm", "--pid", "host", "python:3.13-slim", "python", "-c",
-           f"import os, signal; os.kill({daemon['State']['Pid']}, signal.SIGKILL)")
+    crash(daemon)
     crashed_at = time.time()
     wait_until(lambda: auto.containers()["daemon"]["RestartCount"] > daemon["RestartCount"],
                60, "the daemon to restart")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from compose_stack import (REPO, SAMPLE_DATA, ApiLoad, docker, most_at_once, running_stack,
-                           wait_until)
+from compose_stack import (REPO, SAMPLE_DATA, ApiLoad, crash, docker, most_at_once,
+                           running_stack, tags_of, wait_until)
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
@@ -46,12 +46,6 @@ def started(stack, run_id: str) -> dict:
                       "the run to start")
 
 
-def crash(container: dict) -> None:
-    """SIGKILL a container's main process from outside, as a crash would."""
-    docker("run", "--rm", "--pid", "host", "python:3.13-slim", "python", "-c",
-           f"import os, signal; os.kill({container['State']['Pid']}, signal.SIGKILL)")
-
-
 def test_postgres_restarting_mid_run_ends_the_run_cleanly_and_later_runs_succeed(
         faults, big_sales):
     with sales_from(faults, big_sales):
@@ -84,7 +78,7 @@ def test_a_killed_run_container_fails_its_run_promptly_and_the_run_is_retried(fa
     with sales_from(faults, big_sales):
         run_id = faults.launch("procesar_ventas")
         run = started(faults, run_id)
-        container = {t["key"]: t["value"] for t in run["tags"]}["docker/container_id"]
+        container = tags_of(run)["docker/container_id"]
         docker("kill", container)
         killed_at = time.monotonic()
         failed = faults.wait_for_run(run_id, timeout=120)

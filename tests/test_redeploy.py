@@ -7,7 +7,6 @@ The stack runs from a copy of the project, which the tests edit like a user woul
 import json
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,8 +38,8 @@ UNTOUCHED = ("postgres", "webserver", "daemon")
 
 
 @pytest.fixture(scope="module")
-def deployed():
-    source = project_copy(Path(tempfile.mkdtemp(prefix="ventas-redeploy-")))
+def deployed(tmp_path_factory):
+    source = project_copy(tmp_path_factory.mktemp("redeploy"))
     assets = source / "user_code/src/ventas/defs/assets.py"
     assets.write_text(assets.read_text() + DEPLOY_ASSETS)
     with running_stack("ventas-e2e-redeploy", project_dir=source) as stack:

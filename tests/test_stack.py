@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import pytest
-from compose_stack import SAMPLE_DATA, docker, running_stack, wait_until
+from compose_stack import SAMPLE_DATA, docker, running_stack, tags_of, wait_until
 
 SERVICES = {"postgres", "user_code", "webserver", "daemon"}
 ASSETS = {"ventas_raw", "ventas_procesadas", "ventas_por_categoria", "ventas_por_producto",
@@ -59,7 +57,7 @@ def test_procesar_ventas_succeeds_in_its_own_container_which_is_then_removed(sta
     run = stack.wait_for_run(stack.launch("procesar_ventas"))
     assert run["status"] == "SUCCESS", stack.logs()
 
-    tags = {t["key"]: t["value"] for t in run["tags"]}
+    tags = tags_of(run)
     container_id = tags["docker/container_id"]
     service_ids = {info["Id"] for info in stack.containers().values()}
     assert container_id not in service_ids
@@ -80,7 +78,7 @@ def test_procesar_ventas_succeeds_in_its_own_container_which_is_then_removed(sta
 def test_what_a_run_printed_stays_readable_in_the_ui_after_its_container_is_gone(stack):
     run_id = stack.launch("procesar_ventas")
     run = stack.wait_for_run(run_id)
-    wait_gone({t["key"]: t["value"] for t in run["tags"]}["docker/container_id"])
+    wait_gone(tags_of(run)["docker/container_id"])
 
     events = stack.graphql(
         'query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {'
@@ -133,13 +131,13 @@ def test_a_second_stack_runs_beside_the_first_and_tear_down_leaves_nothing(stack
             assert (output.stat().st_uid, output.stat().st_gid) == (4242, 4242)
 
             run_id = second.launch("procesar_ventas")
-            while second.run(run_id)["status"] in ("QUEUED", "NOT_STARTED"):
-                time.sleep(0.1)
+            wait_until(lambda: second.run(run_id)["status"] not in ("QUEUED", "NOT_STARTED"),
+                       120, "the run to start", interval=0.1)
             # Fail while the run's container exists.
             raise RuntimeError("simulated failure")
 
     assert second.resources_left() == {
-        "containers": [], "run containers": [], "volumes": [], "networks": []}
+        "containers": [], "run containers": [], "volumes": [], "networks": [], "images": []}
     assert not second.data_dir.exists()
     # The first stack neither saw the second's runs nor suffered from their removal.
     assert stack.run(run_id)["__typename"] == "RunNotFoundError"

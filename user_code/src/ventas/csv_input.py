@@ -103,7 +103,7 @@ def inspect_csv(path: Path, expected: Mapping[str, pa.DataType]) -> CsvFormat:
 
     encoding, note = _guess_encoding(head, path)
     notes = [note] if note else []
-    text = head.decode("utf-16" if encoding == "utf-16" else encoding, errors="replace")
+    text = head.decode(encoding, errors="replace")
     lines = text.lstrip("\ufeff").splitlines()
     header = lines[0]
 
