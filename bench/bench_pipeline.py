@@ -130,14 +130,9 @@ class PeakMemory:
 
 
 def through_stack(csvs: list[Path], repeat: int) -> None:
-    from compose_stack import Stack, new_project_name
+    from compose_stack import running_stack
 
-    stack = Stack(project=new_project_name("ventas-bench"))
-    try:
-        stack.prepare_data()
-        stack.build()
-        stack.up()
-        stack.wait_for_location()
+    with running_stack("ventas-bench") as stack:
         for csv in csvs:
             shutil.copy(csv, stack.data_dir / "ventas.csv")
             for _ in range(repeat):
@@ -151,8 +146,6 @@ def through_stack(csvs: list[Path], repeat: int) -> None:
                 peak = f"{memory.peak / 1e6:,.0f} MB" if memory.peak else "not readable here"
                 print(f"  {csv.name}: launch -> SUCCESS {wall:.1f} s, "
                       f"run container peak memory {peak}", flush=True)
-    finally:
-        stack.destroy()
 
 
 def main() -> None:
