@@ -43,6 +43,7 @@ USUARIOS_COLUMNS: Mapping[str, pa.DataType] = {
 HEAD_BYTES = 64 * 1024
 BLOCK_BYTES = 16 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
+FIRST_DATA_LINE = 2  # line 1 is the header; then one record per line
 MAX_EXAMPLES = 5
 
 
@@ -224,7 +225,7 @@ def _invalid_values(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFor
     as_text = {name: pa.string() for name in expected}
     examples: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
-    first_line = 2  # line 1 is the header; one record per line
+    first_line = FIRST_DATA_LINE
     for table in stream_csv(path, as_text, fmt):
         frame = table.to_pandas()
         for name, kind in expected.items():

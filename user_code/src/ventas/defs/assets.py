@@ -18,7 +18,7 @@ CLIENTES = "clientes"
 ENTRANTES = "entrantes"
 
 
-def _unreadable(error: InputFileError) -> dg.Failure:
+def unreadable(error: InputFileError) -> dg.Failure:
     # Bad input is not transient: retrying the run would fail the same way.
     return dg.Failure(description=str(error), allow_retries=False)
 
@@ -28,7 +28,7 @@ def _sales_file(context: dg.AssetExecutionContext, path: Path) -> Batches:
     try:
         fmt = inspect_csv(path, VENTAS_COLUMNS)
     except InputFileError as error:
-        raise _unreadable(error) from error
+        raise unreadable(error) from error
     for note in fmt.notes:
         context.log.warning(note)
     return Batches(lambda: stream_csv(path, VENTAS_COLUMNS, fmt))
@@ -79,7 +79,7 @@ def usuarios(sales_data: DataDirectory) -> pd.DataFrame:
     try:
         return read_csv(sales_data.file("usuarios.csv"), USUARIOS_COLUMNS)
     except InputFileError as error:
-        raise _unreadable(error) from error
+        raise unreadable(error) from error
 
 
 @dg.asset(group_name=CLIENTES, kinds={"pandas", "parquet"})

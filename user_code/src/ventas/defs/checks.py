@@ -7,12 +7,11 @@ in their metadata are lines of ventas.csv (line 1 is the header).
 import dagster as dg
 import pandas as pd
 
-from ventas.csv_input import VENTAS_COLUMNS
+from ventas.csv_input import FIRST_DATA_LINE, VENTAS_COLUMNS
 from ventas.defs.assets import ventas_raw
 from ventas.tables import Table
 
 MAX_NULL_SHARE = 0.05
-FIRST_DATA_LINE = 2
 
 
 def _lines(rows: pd.Series) -> dg.MetadataValue:

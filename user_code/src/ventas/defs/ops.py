@@ -9,6 +9,7 @@ import pandas as pd
 
 from ventas import transforms
 from ventas.csv_input import VENTAS_COLUMNS, InputFileError, read_csv
+from ventas.defs.assets import unreadable
 from ventas.defs.resources import DataDirectory
 
 IN_MEMORY = "in_memory_io_manager"
@@ -20,7 +21,7 @@ def extraer_ventas(sales_data: DataDirectory) -> pd.DataFrame:
     try:
         return read_csv(sales_data.file("ventas.csv"), VENTAS_COLUMNS)
     except InputFileError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
+        raise unreadable(error) from error
 
 
 @dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
