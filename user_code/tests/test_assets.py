@@ -191,6 +191,10 @@ def test_one_daily_partition_holds_exactly_that_days_sales(data_dir, resources):
     clean = expected_clean(data_dir)
     assert len(day) == (clean["fecha"] == "2024-03-15").sum() > 0
     assert (day["fecha"] == pd.Timestamp("2024-03-15")).all()
+    shown = metadata(result, "ventas_diarias")
+    assert shown["dagster/row_count"].value == len(day)
+    assert shown["path"].value.endswith("output/ventas_diarias/2024-03-15.parquet")
+    assert "| fecha" in shown["preview"].value
 
 
 def test_a_backfill_run_of_several_days_writes_one_file_per_day(data_dir, resources):
@@ -201,6 +205,11 @@ def test_a_backfill_run_of_several_days_writes_one_file_per_day(data_dir, resour
     assert result.success
     files = sorted(p.name for p in (data_dir / "output" / "ventas_diarias").iterdir())
     assert files == [f"2024-03-0{d}.parquet" for d in range(1, 6)]
+    shown = result.asset_materializations_for_node("ventas_diarias")[0].metadata
+    assert shown["rows in this run"].value == expected_clean(data_dir)["fecha"].between(
+        "2024-03-01", "2024-03-05").sum() > 0
+    assert "total" in [c.name for c in shown["dagster/column_schema"].value.columns]
+    assert "| fecha" in shown["preview"].value and shown["partitions in this run"].value == 5
 
 
 def test_the_op_job_logs_the_summary_per_category(data_dir, resources):

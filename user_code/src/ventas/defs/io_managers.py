@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from ventas.tables import Batches, Table, write_parquet
+from ventas.tables import Batches, Table, WriteSummary, write_parquet
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -42,33 +42,28 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 f"{os.getuid()}:{os.getgid()}. Make the data directory writable for that user; "
                 "with Docker Compose, set VENTAS_UID and VENTAS_GID in .env to the owner of the "
                 "data directory (`id -u`, `id -g`).") from error
-        context.add_output_metadata({
-            "dagster/row_count": written.rows,
-            "dagster/column_schema": dg.TableSchema(columns=[
-                dg.TableColumn(field.name, str(field.type)) for field in written.schema]),
-            "preview": dg.MetadataValue.md(written.preview.to_markdown(index=False)),
-            "path": dg.MetadataValue.path(str(path)),
-            "size_bytes": path.stat().st_size,
-        })
+        context.add_output_metadata({**_describe([written], path),
+                                     "size_bytes": path.stat().st_size})
 
     def _write_partitions(self, context: dg.OutputContext, obj: pd.DataFrame | Batches) -> None:
         directory = self._partition_dir(context)
         column = context.definition_metadata.get("partition_column")
+        keys = context.asset_partition_keys
         if column is None:  # the output is one partition, whole
-            (key,) = context.asset_partition_keys
-            rows = write_parquet(obj, directory / f"{key}.parquet").rows
+            (key,) = keys
+            written = [write_parquet(obj, directory / f"{key}.parquet")]
         else:  # days of a backfill run: split the output on its date column
             days = obj[column].dt.strftime("%Y-%m-%d")
-            rows = 0
-            for key in context.asset_partition_keys:
-                part = obj[days == key]
-                write_parquet(part.reset_index(drop=True), directory / f"{key}.parquet")
-                rows += len(part)
-        context.add_output_metadata({
-            "dagster/row_count": rows,
-            "partitions": len(context.asset_partition_keys),
-            "path": dg.MetadataValue.path(str(self._partition_dir(context))),
-        })
+            written = [write_parquet(obj[days == key].reset_index(drop=True),
+                                     directory / f"{key}.parquet") for key in keys]
+        if len(keys) == 1:
+            context.add_output_metadata(_describe(written, directory / f"{keys[0]}.parquet"))
+            return
+        # Dagster gives every partition of a run the same metadata (dagster-io/dagster#18123),
+        # so the row count is labelled as the whole run's, not each day's.
+        described = _describe(written, directory)
+        described["rows in this run"] = described.pop("dagster/row_count")
+        context.add_output_metadata({**described, "partitions in this run": len(keys)})
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | Table:
         path = self._path(context)
@@ -79,3 +74,16 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if context.dagster_type.typing_type is Table:
             return Table(path)
         return Table(path).read()
+
+
+def _describe(written: list[WriteSummary], path: Path) -> dict:
+    """What the UI shows of a materialization: rows, columns, the first rows and where it is.
+    For several partitions, the rows of all of them and the preview of the first non-empty."""
+    first = next((w for w in written if w.rows), written[0])
+    return {
+        "dagster/row_count": sum(w.rows for w in written),
+        "dagster/column_schema": dg.TableSchema(columns=[
+            dg.TableColumn(field.name, str(field.type)) for field in first.schema]),
+        "preview": dg.MetadataValue.md(first.preview.to_markdown(index=False)),
+        "path": dg.MetadataValue.path(str(path)),
+    }
