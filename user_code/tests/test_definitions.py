@@ -4,6 +4,8 @@ import importlib
 from datetime import datetime, timezone
 
 import dagster as dg
+import pandas as pd
+import pytest
 
 from ventas.definitions import defs
 
@@ -57,3 +59,32 @@ def test_the_timezone_comes_from_the_environment(monkeypatch):
     finally:
         monkeypatch.delenv("VENTAS_TIMEZONE")
         importlib.reload(schedules)
+
+
+def run_job(name: str, resources: dict, **kwargs) -> dg.ExecuteInProcessResult:
+    with dg.instance_for_test() as instance:
+        return defs.resolve_job_def(name).execute_in_process(
+            resources=resources, instance=instance, **kwargs)
+
+
+@pytest.mark.parametrize("name", [s.name for s in defs.schedules])
+def test_each_schedules_tick_runs_its_job_on_the_sample(name, data_dir, resources):
+    """What the daemon does at a tick: evaluate the schedule, then run what it requests."""
+    schedule = defs.resolve_schedule_def(name)
+    run_job("procesar_ventas", resources)  # the partitioned history reads the clean sales
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2024, 3, 16, 0, 15, tzinfo=timezone.utc))
+    (request,) = schedule.evaluate_tick(context).run_requests
+    result = run_job(schedule.job_name, resources, partition_key=request.partition_key,
+                     tags=request.tags)
+    assert result.success
+    written = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert written == selected(schedule.job_name)
+
+
+def test_the_join_job_adds_the_customers_to_every_clean_sale(data_dir, resources):
+    run_job("procesar_ventas", resources)
+    assert run_job("unir_clientes", resources).success
+    completas = pd.read_parquet(data_dir / "output" / "ventas_completas.parquet")
+    procesadas = pd.read_parquet(data_dir / "output" / "ventas_procesadas.parquet")
+    assert len(completas) == len(procesadas) and completas["ciudad"].notna().all()

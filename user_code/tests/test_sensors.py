@@ -7,8 +7,8 @@ import time
 import dagster as dg
 import pytest
 
+from ventas.definitions import defs
 from ventas.defs import assets, sensors
-from ventas.defs.assets import ventas_entrantes
 from ventas.defs.resources import DataDirectory
 
 HEADER = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
@@ -75,8 +75,8 @@ def test_the_cursor_spares_hashing_an_unchanged_file_again(data_dir, monkeypatch
 
 def ingest(instance, resources, key: str):
     instance.add_dynamic_partitions(assets.archivos_entrantes.name, [key])
-    return dg.materialize([ventas_entrantes], resources=resources, partition_key=key,
-                          instance=instance, raise_on_error=False)
+    return defs.resolve_job_def("ingerir_ventas").execute_in_process(
+        resources=resources, partition_key=key, instance=instance, raise_on_error=False)
 
 
 def archive(instance, data_dir, result) -> None:
