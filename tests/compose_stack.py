@@ -258,6 +258,20 @@ class Stack:
     def run(self, run_id: str) -> dict:
         return self.graphql(RUN_QUERY, {"runId": run_id})["runOrError"]
 
+    def run_log(self, run_id: str) -> str:
+        """Every message of a run's event log, errors and their causes included."""
+        query = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
+            ... on MessageEvent { message }
+            ... on ErrorEvent { error { message cause { message cause { message } } } } } } } }"""
+        lines = []
+        for event in self.graphql(query, {"id": run_id})["logsForRun"]["events"]:
+            lines.append(event.get("message") or "")
+            error = event.get("error")
+            while error:
+                lines.append(error["message"])
+                error = error.get("cause")
+        return "\n".join(lines)
+
     def wait_for_run(self, run_id: str, timeout: float = 180, interval: float = 0.25) -> dict:
         deadline = time.monotonic() + timeout
         while True:

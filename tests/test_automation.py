@@ -97,8 +97,7 @@ def test_a_bad_file_fails_its_run_clearly_and_is_kept(auto):
 
     (run,) = wait_until(lambda: ingestions(auto, "ventas_rotas.csv"), 60, "an ingestion run")
     assert auto.wait_for_run(run["runId"])["status"] == "FAILURE"
-    from test_code_location import run_log
-    assert "line 2: 'mucho'" in run_log(auto, run["runId"])
+    assert "line 2: 'mucho'" in auto.run_log(run["runId"])
     time.sleep(8)  # a few more sensor ticks: no retry loop, file untouched
     assert len(ingestions(auto, "ventas_rotas.csv")) == 1
     assert (auto.data_dir / "incoming" / "ventas_rotas.csv").exists()

@@ -37,26 +37,11 @@ def asset(stack, name: str) -> dict:
     return node
 
 
-def run_log(stack, run_id: str) -> str:
-    """Every message of a run's event log, errors and their causes included."""
-    query = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
-        ... on MessageEvent { message }
-        ... on ErrorEvent { error { message cause { message cause { message } } } } } } } }"""
-    lines = []
-    for event in stack.graphql(query, {"id": run_id})["logsForRun"]["events"]:
-        lines.append(event.get("message") or "")
-        error = event.get("error")
-        while error:
-            lines.append(error["message"])
-            error = error.get("cause")
-    return "\n".join(lines)
-
-
 @pytest.fixture(scope="module")
 def everything(stack) -> str:
     """One run of the whole unpartitioned graph and its checks, as "Materialize all" does."""
     run = stack.wait_for_run(stack.launch(assets=ALL_UNPARTITIONED, checks=CHECKS))
-    assert run["status"] == "SUCCESS", run_log(stack, run["runId"])
+    assert run["status"] == "SUCCESS", stack.run_log(run["runId"])
     return run["runId"]
 
 
@@ -85,7 +70,7 @@ def test_asset_check_results_are_visible_through_the_api(stack, everything):
 def test_one_daily_partition_materializes_in_its_own_file(stack, everything):
     run = stack.wait_for_run(stack.launch("historico_diario",
                                           tags={"dagster/partition": "2024-03-15"}))
-    assert run["status"] == "SUCCESS", run_log(stack, run["runId"])
+    assert run["status"] == "SUCCESS", stack.run_log(run["runId"])
 
     day = pd.read_parquet(stack.data_dir / "output" / "ventas_diarias" / "2024-03-15.parquet")
     sample = pd.read_csv(SAMPLE_DATA / "ventas.csv").dropna()
@@ -96,7 +81,7 @@ def test_one_daily_partition_materializes_in_its_own_file(stack, everything):
 def test_the_op_job_runs_and_logs_its_summary(stack):
     run = stack.wait_for_run(stack.launch("informe_ventas"))
     assert run["status"] == "SUCCESS"
-    log = run_log(stack, run["runId"])
+    log = stack.run_log(run["runId"])
     assert "Sales per category:" in log and "Electrónica" in log
 
 
@@ -110,7 +95,7 @@ def test_a_bad_sales_file_fails_the_run_clearly_and_keeps_the_last_output(stack,
                          "2024-03-02,Tableta,Electrónica,trescientos,1,3\n", encoding="utf-8")
         run = stack.wait_for_run(stack.launch("procesar_ventas"))
         assert run["status"] == "FAILURE"
-        log = run_log(stack, run["runId"])
+        log = stack.run_log(run["runId"])
         assert "column 'precio' are not numbers" in log and "line 3: 'trescientos'" in log
         assert raw_output.read_bytes() == good
     finally:

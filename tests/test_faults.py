@@ -86,8 +86,13 @@ def test_a_killed_run_container_fails_its_run_promptly_and_the_run_is_retried(fa
         print(f"run monitoring marked the killed run FAILURE after {detected:.1f} s")
         assert failed["status"] == "FAILURE"
 
-        retry = wait_until(lambda: faults.runs(tags={"dagster/parent_run_id": run_id}), 120,
-                           "the automatic retry")
+        try:
+            retry = wait_until(lambda: faults.runs(tags={"dagster/parent_run_id": run_id}), 120,
+                               "the automatic retry")
+        except TimeoutError:
+            pytest.fail(f"no retry of {run_id}; its tags: {tags_of(faults.run(run_id))}\n"
+                        f"its log:\n{faults.run_log(run_id)}\n"
+                        f"the daemon's log:\n{faults.compose('logs', 'daemon').stdout[-6000:]}")
         assert faults.wait_for_run(retry[0]["runId"], timeout=180)["status"] == "SUCCESS"
     # Whatever the killed run was writing, every output is a whole parquet file.
     for output in (faults.data_dir / "output").glob("*.parquet"):
