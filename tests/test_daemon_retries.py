@@ -1,0 +1,86 @@
+"""deploy/daemon.py: the daemon's retry decision waits for a failed run's final status.
+
+Dagster stores a RUN_FAILURE event and sets the run's status in two steps; these
+tests read the run between the two, as the daemon's event-log consumer sometimes
+does, on a real (SQLite) instance and Dagster's own retry code. No Docker.
+"""
+
+import importlib.util
+import logging
+import threading
+import time
+
+import dagster as dg
+import pytest
+from compose_stack import REPO
+from dagster._core.events import DagsterEvent, DagsterEventType
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus, RunsFilter
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import EmptyWorkspaceTarget
+from dagster._daemon.auto_run_reexecution.event_log_consumer import (
+    EventLogConsumerDaemon,
+)
+
+spec = importlib.util.spec_from_file_location("daemon_wrapper", REPO / "deploy" / "daemon.py")
+daemon = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(daemon)
+
+# Dagster's retry code reaches this for a run it decided to retry; this run has no
+# code location to be retried from, so the attempt stops here, observably.
+ATTEMPTED = "Run does not have an external job origin, unable to retry the run."
+
+
+@pytest.fixture
+def half_failed():
+    """A STARTED run whose RUN_FAILURE event is stored but whose status is not yet set,
+    a function that sets it, and a daemon workspace, on an instance with run retries."""
+    overrides = {"run_retries": {"enabled": True, "max_retries": 2}}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        run = instance.add_run(DagsterRun(job_name="procesar_ventas",
+                                          status=DagsterRunStatus.STARTED))
+        event = DagsterEvent(event_type_value=DagsterEventType.RUN_FAILURE.value,
+                             job_name=run.job_name, message="run worker gone")
+        instance.event_log_storage.store_event(EventLogEntry(
+            error_info=None, level=logging.ERROR, user_message="", run_id=run.run_id,
+            timestamp=time.time(), dagster_event=event))
+
+        def set_status():
+            instance.run_storage.handle_run_event(run.run_id, event)
+
+        with WorkspaceProcessContext(instance, EmptyWorkspaceTarget()) as workspace:
+            yield instance, run, set_status, workspace
+
+
+def retry_attempted(instance, run) -> bool:
+    return any(e.message == ATTEMPTED for e in instance.all_logs(run.run_id))
+
+
+def decide(decision, instance, run, workspace) -> None:
+    records = instance.get_run_records(filters=RunsFilter(run_ids=[run.run_id]))
+    list(decision(workspace, records, logging.getLogger("test")))
+
+
+def test_dagsters_own_decision_passes_over_a_run_read_between_the_two_steps(half_failed):
+    """Why deploy/daemon.py exists. If this fails, Dagster no longer has the race:
+    drop the wrapper and run `dagster-daemon run` directly."""
+    instance, run, set_status, workspace = half_failed
+    decide(daemon.decide_retries, instance, run, workspace)
+    set_status()
+    assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
+    assert not retry_attempted(instance, run)
+
+
+def test_the_wrapper_waits_for_the_status_and_then_retries(half_failed):
+    instance, run, set_status, workspace = half_failed
+    threading.Timer(0.5, set_status).start()
+    started = time.monotonic()
+    decide(daemon.decide_retries_once_finished, instance, run, workspace)
+    assert 0.5 <= time.monotonic() - started < daemon.SETTLE_SECONDS
+    assert retry_attempted(instance, run)
+    assert instance.get_run_by_id(run.run_id).tags["dagster/will_retry"] == "true"
+
+
+def test_the_wrapper_is_what_the_daemons_consumer_calls():
+    assert EventLogConsumerDaemon().handle_updated_runs_fns == [
+        daemon.decide_retries_once_finished]
