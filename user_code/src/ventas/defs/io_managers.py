@@ -24,9 +24,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     base_dir: str
 
     def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
-        return Path(self.base_dir, "output", *context.asset_key.path).with_suffix(".parquet")
+        return self._partition_dir(context).with_suffix(".parquet")
 
-    def _partition_dir(self, context: dg.OutputContext) -> Path:
+    def _partition_dir(self, context: dg.OutputContext | dg.InputContext) -> Path:
         return Path(self.base_dir, "output", *context.asset_key.path)
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | Batches) -> None:
@@ -47,23 +47,23 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     def _write_partitions(self, context: dg.OutputContext, obj: pd.DataFrame | Batches) -> None:
         directory = self._partition_dir(context)
+        files = {key: directory / f"{key}.parquet" for key in context.asset_partition_keys}
         column = context.definition_metadata.get("partition_column")
-        keys = context.asset_partition_keys
         if column is None:  # the output is one partition, whole
-            (key,) = keys
-            written = [write_parquet(obj, directory / f"{key}.parquet")]
+            (path,) = files.values()
+            written = [write_parquet(obj, path)]
         else:  # days of a backfill run: split the output on its date column
             days = obj[column].dt.strftime("%Y-%m-%d")
-            written = [write_parquet(obj[days == key].reset_index(drop=True),
-                                     directory / f"{key}.parquet") for key in keys]
-        if len(keys) == 1:
-            context.add_output_metadata(_describe(written, directory / f"{keys[0]}.parquet"))
+            written = [write_parquet(obj[days == key].reset_index(drop=True), path)
+                       for key, path in files.items()]
+        if len(files) == 1:
+            context.add_output_metadata(_describe(written, *files.values()))
             return
         # Dagster gives every partition of a run the same metadata (dagster-io/dagster#18123),
         # so the row count is labelled as the whole run's, not each day's.
         described = _describe(written, directory)
         described["rows in this run"] = described.pop("dagster/row_count")
-        context.add_output_metadata({**described, "partitions in this run": len(keys)})
+        context.add_output_metadata({**described, "partitions in this run": len(files)})
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | Table:
         path = self._path(context)
