@@ -23,6 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ventas.errors import UserError
+
 VENTAS_COLUMNS: Mapping[str, pa.DataType] = {
     "fecha": pa.date32(),
     "producto": pa.string(),
@@ -47,7 +49,7 @@ FIRST_DATA_LINE = 2  # line 1 is the header; then one record per line
 MAX_EXAMPLES = 5
 
 
-class InputFileError(ValueError):
+class InputFileError(UserError):
     """An input file that cannot be read as it is. The message says why and how to fix it."""
 
 

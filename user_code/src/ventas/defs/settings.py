@@ -10,8 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from ventas.errors import UserError
 
-class SettingError(ValueError):
+
+class SettingError(UserError):
     """An environment variable with a value the code location cannot use."""
 
 
