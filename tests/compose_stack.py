@@ -91,6 +91,12 @@ def docker(*args: str, check: bool = True, timeout: float = 600) -> subprocess.C
                           timeout=timeout)
 
 
+def as_root(directory: Path, *command: str) -> None:
+    """Run `command` as root on `directory`, mounted at /data: to hand it to another user, or
+    to remove what another user wrote, whether or not the tests run as root."""
+    docker("run", "--rm", "--volume", f"{directory}:/data", "python:3.13-slim", *command)
+
+
 class GraphQLError(AssertionError):
     pass
 
@@ -104,6 +110,9 @@ class Stack:
     port: int = field(default_factory=free_port)
     data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ventas-data-")))
     extra_env: dict[str, str] = field(default_factory=dict)
+    # (uid, gid) to give the data directory to; None leaves it to whoever runs the tests.
+    data_owner: tuple[int, int] | None = None
+    data_mode: int = 0o755
 
     @property
     def url(self) -> str:
@@ -111,9 +120,13 @@ class Stack:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "POSTGRES_"))}
-        env.update(COMPOSE_PROJECT_NAME=self.project, DAGSTER_WEBSERVER_PORT=str(self.port),
-                   VENTAS_DATA_DIR=str(self.data_dir))
+        """Only what Docker needs from the caller's environment, and no .env file: a user's
+        own settings (exported, or in the checkout's .env) never reach a test's stack."""
+        env = {k: v for k, v in os.environ.items()
+               if k in ("PATH", "HOME", "TMPDIR", "XDG_RUNTIME_DIR")
+               or k.startswith(("DOCKER_", "BUILDKIT_", "BUILDX_"))}
+        env.update(COMPOSE_ENV_FILES=os.devnull, COMPOSE_PROJECT_NAME=self.project,
+                   DAGSTER_WEBSERVER_PORT=str(self.port), VENTAS_DATA_DIR=str(self.data_dir))
         env.update(self.extra_env)
         return env
 
@@ -129,18 +142,16 @@ class Stack:
         return result
 
     def prepare_data(self) -> None:
-        """Copy the sample inputs into this stack's own data directory.
-
-        The containers run as an unprivileged user whose uid may differ from
-        the test runner's, so the directories are opened to everyone.
-        """
+        """Copy the sample inputs into this stack's own data directory, as a user's checkout
+        has them (owned by the user, not writable by others)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(self.data_mode)
         for csv in SAMPLE_DATA.glob("*.csv"):
             shutil.copy(csv, self.data_dir / csv.name)
-        for path in (self.data_dir, *(self.data_dir / d for d in ("output", "incoming",
-                                                                  "archive"))):
-            path.mkdir(exist_ok=True)
-            path.chmod(0o777)
+        (self.data_dir / "incoming").mkdir(exist_ok=True)
+        if self.data_owner is not None:
+            uid, gid = self.data_owner
+            as_root(self.data_dir, "chown", "-R", f"{uid}:{gid}", "/data")
 
     def build(self) -> None:
         self.compose("build", "--quiet")
@@ -188,6 +199,9 @@ class Stack:
         if images := self.images():
             docker("image", "rm", "--force", *images, check=False)
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.data_dir.exists():  # files of another user, which only root may remove
+            as_root(self.data_dir, "sh", "-c", "rm -rf /data/* /data/.[!.]*")
+            shutil.rmtree(self.data_dir)
 
     def logs(self) -> str:
         return self.compose("logs", "--no-color", "--tail", "200", check=False).stdout

@@ -11,6 +11,9 @@ decide how much of the data is in memory at once.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import glob
 import os
 import queue
 import threading
@@ -68,16 +71,19 @@ class Table:
         return pq.read_schema(self.path)
 
     def null_counts(self) -> dict[str, int]:
-        """Missing values per column, from the file's statistics: no data is read."""
+        """Missing values per column, from the file's statistics where it has them (no data is
+        read then), else by reading the column."""
         meta = pq.read_metadata(self.path)
         counts = dict.fromkeys(self.schema.names, 0)
         for group in range(meta.num_row_groups):
             for index in range(meta.num_columns):
                 column = meta.row_group(group).column(index)
                 stats = column.statistics
-                if stats is None or not stats.has_null_count:
-                    raise ValueError(f"{self.path} has no null counts for {column.path_in_schema}")
-                counts[column.path_in_schema] += stats.null_count
+                if stats is not None and stats.has_null_count:
+                    counts[column.path_in_schema] += stats.null_count
+                elif column.num_values:
+                    values = self._file.read_row_group(group, columns=[column.path_in_schema])
+                    counts[column.path_in_schema] += values.column(0).null_count
         return counts
 
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -100,14 +106,14 @@ class Table:
         return self.batches().map(transform)
 
     def aggregate(self, summarize: Callable[[pd.DataFrame], pd.DataFrame],
-                  columns: Sequence[str]) -> pd.DataFrame:
+                  columns: Sequence[str], batch_rows: int = BATCH_ROWS) -> pd.DataFrame:
         """`summarize` of the whole table, computed batch by batch.
 
         `summarize` must give the same result when applied again to its own
         partial results concatenated: true of sums, counts written as sums,
         minimums and maximums, not of means.
         """
-        partials = [summarize(_to_pandas(batch)) for batch in self.batches(columns)]
+        partials = [summarize(_to_pandas(batch)) for batch in self.batches(columns, batch_rows)]
         return summarize(pd.concat(partials, ignore_index=True))
 
 
@@ -157,8 +163,12 @@ def write_parquet(data: pd.DataFrame | Batches, path: Path,
     and compression overlap. The schema is the first batch's (or `schema`);
     later batches are cast to it, and one that cannot be cast stops the write.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with _temporary_file_for(path) as tmp:
+        return _write(data, path, tmp, schema)
+
+
+def _write(data: pd.DataFrame | Batches, path: Path, tmp: Path,
+           schema: pa.Schema | None) -> WriteSummary:
     batches = [data] if isinstance(data, pd.DataFrame) else data
     pending: queue.Queue = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
@@ -170,7 +180,7 @@ def write_parquet(data: pd.DataFrame | Batches, path: Path,
         try:
             while True:
                 table = pending.get()
-                if table is not None:
+                if table is not None and table.num_rows:
                     group.append(table)
                 # Row groups of about ROW_GROUP_ROWS: reading many small ones is slower.
                 if group and (table is None or sum(t.num_rows for t in group) >= ROW_GROUP_ROWS):
@@ -214,6 +224,47 @@ def write_parquet(data: pd.DataFrame | Batches, path: Path,
     finally:
         if writer is not None:
             writer.close()
-        tmp.unlink(missing_ok=True)
     preview = pa.concat_tables(head or [schema.empty_table()]).to_pandas(date_as_object=False)
     return WriteSummary(rows=rows, schema=schema, preview=preview)
+
+
+@contextlib.contextmanager
+def _temporary_file_for(path: Path) -> Iterator[Path]:
+    """A hidden temporary file beside `path` (`.<name>.<uuid>.tmp`), locked while in use and
+    removed afterwards; leftovers of dead writers of `path` are removed first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path)
+    while True:
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        lock = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # Another writer's clean-up may have taken it between its creation and the lock.
+        if tmp.exists() and os.stat(tmp).st_ino == os.fstat(lock).st_ino:
+            break
+        os.close(lock)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+        os.close(lock)
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Remove the temporary files that writers of `path` left when they died mid-write (a
+    killed run). A writer holds a lock on its file while it lives, so a file nobody holds is
+    a leftover; a file a live writer holds is never touched. Returns what it removed."""
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except FileNotFoundError:  # its writer finished meanwhile
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+        except BlockingIOError:  # a live writer holds it
+            pass
+        finally:
+            os.close(fd)
+    return removed

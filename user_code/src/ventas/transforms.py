@@ -8,15 +8,18 @@ from datetime import date
 
 import pandas as pd
 
+from ventas.errors import UserError
+
 
 def clean_sales(ventas: pd.DataFrame) -> pd.DataFrame:
     """Drop rows with any missing field and add `total = precio * cantidad`."""
     limpias = ventas.dropna()
     fraccionarias = limpias["cantidad"] % 1 != 0
     if fraccionarias.any():
-        raise ValueError(
-            f"cantidad must be a whole number; found {limpias['cantidad'][fraccionarias].iloc[0]}"
-            " (the check cantidad_entera_positiva lists every such row)")
+        raise UserError(
+            f"cantidad must be a whole number; found {limpias['cantidad'][fraccionarias].iloc[0]}."
+            " Correct the quantities in the sales file (the check cantidad_entera_positiva lists"
+            " every such row).")
     return limpias.assign(
         cantidad=limpias["cantidad"].astype("int64"),
         usuario_id=limpias["usuario_id"].astype("int64"),

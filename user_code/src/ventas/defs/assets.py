@@ -1,16 +1,17 @@
 """The ventas assets: the tutorial's pipeline, its parallel summaries, the join with the
 customers, and a daily-partitioned history."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from ventas import transforms
-from ventas.csv_input import (USUARIOS_COLUMNS, VENTAS_COLUMNS, InputFileError, inspect_csv,
-                              read_csv, stream_csv)
+from ventas.csv_input import USUARIOS_COLUMNS, VENTAS_COLUMNS, inspect_csv, read_csv, stream_csv
 from ventas.defs import settings
 from ventas.defs.resources import DataDirectory
+from ventas.failures import reported
 from ventas.tables import Batches, Table
 
 VENTAS = "ventas"
@@ -18,17 +19,10 @@ CLIENTES = "clientes"
 ENTRANTES = "entrantes"
 
 
-def unreadable(error: InputFileError) -> dg.Failure:
-    # Bad input is not transient: retrying the run would fail the same way.
-    return dg.Failure(description=str(error), allow_retries=False)
-
-
 def _sales_file(context: dg.AssetExecutionContext, path: Path) -> Batches:
     """A sales CSV as typed batches, after checking that it can be read at all."""
-    try:
+    with reported():
         fmt = inspect_csv(path, VENTAS_COLUMNS)
-    except InputFileError as error:
-        raise unreadable(error) from error
     for note in fmt.notes:
         context.log.warning(note)
     return Batches(lambda: stream_csv(path, VENTAS_COLUMNS, fmt))
@@ -48,10 +42,22 @@ def ventas_procesadas(ventas_raw: Table) -> Batches:
 
 # Three independent summaries of ventas_procesadas: parallel branches in the graph.
 
+def _summarize(context: dg.AssetExecutionContext, ventas_procesadas: Table,
+               summarize: Callable[[pd.DataFrame], pd.DataFrame],
+               columns: list[str]) -> pd.DataFrame:
+    if ventas_procesadas.num_rows == 0:
+        context.log.warning(
+            "ventas_procesadas is empty: the sales file has no sale with every field filled in. "
+            f"{context.asset_key.to_user_string()} is empty too, so every total is zero.")
+    return ventas_procesadas.aggregate(summarize, columns)
+
+
 @dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
-def ventas_por_categoria(ventas_procesadas: Table) -> dg.Output[pd.DataFrame]:
+def ventas_por_categoria(context: dg.AssetExecutionContext,
+                         ventas_procesadas: Table) -> dg.Output[pd.DataFrame]:
     """Total sales per category."""
-    totales = ventas_procesadas.aggregate(transforms.total_by_category, ["categoria", "total"])
+    totales = _summarize(context, ventas_procesadas, transforms.total_by_category,
+                         ["categoria", "total"])
     return dg.Output(totales, metadata={
         "totales": dg.MetadataValue.md(totales.to_markdown(index=False, floatfmt=",.2f")),
         "total": float(totales["total"].sum()),
@@ -61,25 +67,25 @@ def ventas_por_categoria(ventas_procesadas: Table) -> dg.Output[pd.DataFrame]:
 
 
 @dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
-def ventas_por_producto(ventas_procesadas: Table) -> pd.DataFrame:
+def ventas_por_producto(context: dg.AssetExecutionContext,
+                        ventas_procesadas: Table) -> pd.DataFrame:
     """Units and total sales per product, best-selling first."""
-    return ventas_procesadas.aggregate(transforms.total_by_product,
-                                       ["categoria", "producto", "cantidad", "total"])
+    return _summarize(context, ventas_procesadas, transforms.total_by_product,
+                      ["categoria", "producto", "cantidad", "total"])
 
 
 @dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
-def ventas_por_dia(ventas_procesadas: Table) -> pd.DataFrame:
+def ventas_por_dia(context: dg.AssetExecutionContext, ventas_procesadas: Table) -> pd.DataFrame:
     """Number of sales, units and total per day."""
-    return ventas_procesadas.aggregate(transforms.total_by_day, ["fecha", "cantidad", "total"])
+    return _summarize(context, ventas_procesadas, transforms.total_by_day,
+                      ["fecha", "cantidad", "total"])
 
 
 @dg.asset(group_name=CLIENTES, kinds={"csv", "pandas"})
 def usuarios(sales_data: DataDirectory) -> pd.DataFrame:
     """The customers in `usuarios.csv`."""
-    try:
+    with reported():
         return read_csv(sales_data.file("usuarios.csv"), USUARIOS_COLUMNS)
-    except InputFileError as error:
-        raise unreadable(error) from error
 
 
 @dg.asset(group_name=CLIENTES, kinds={"pandas", "parquet"})

@@ -41,7 +41,8 @@ def precio_no_negativo(ventas_raw: Table) -> dg.AssetCheckResult:
     negativos = precio[precio < 0]
     return dg.AssetCheckResult(
         passed=negativos.empty,
-        metadata={"negative prices": len(negativos), "lowest price": float(precio.min()),
+        metadata={"negative prices": len(negativos),
+                  **({"lowest price": float(precio.min())} if precio.notna().any() else {}),
                   **({"first rows": _lines(negativos)} if len(negativos) else {})},
     )
 

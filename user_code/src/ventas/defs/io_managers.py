@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from ventas.failures import reported, user_failure
 from ventas.tables import Batches, Table, WriteSummary, write_parquet
 
 
@@ -30,18 +31,16 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         return Path(self.base_dir, "output", *context.asset_key.path)
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | Batches) -> None:
-        try:
-            if context.has_asset_partitions:
-                self._write_partitions(context, obj)
-                return
-            path = self._path(context)
-            written = write_parquet(obj, path)
-        except PermissionError as error:
-            raise PermissionError(
-                f"Cannot write to {self.base_dir}/output: permission denied for user "
-                f"{os.getuid()}:{os.getgid()}. Make the data directory writable for that user; "
-                "with Docker Compose, set VENTAS_UID and VENTAS_GID in .env to the owner of the "
-                "data directory (`id -u`, `id -g`).") from error
+        # Batches are read while they are written: bad input shows up here, not in the asset.
+        with reported():
+            try:
+                if context.has_asset_partitions:
+                    self._write_partitions(context, obj)
+                    return
+                path = self._path(context)
+                written = write_parquet(obj, path)
+            except PermissionError as error:
+                raise user_failure("PermissionError", _cannot_write(error)) from error
         context.add_output_metadata({**_describe([written], path),
                                      "size_bytes": path.stat().st_size})
 
@@ -68,9 +67,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | Table:
         path = self._path(context)
         if not path.exists():
-            raise FileNotFoundError(
+            raise user_failure("FileNotFoundError", (
                 f"{path} does not exist: materialize {context.asset_key.to_user_string()} "
-                "first (the Materialize button on its page in the UI, or a job that selects it).")
+                "first (the Materialize button on its page in the UI, or a job that selects it)."))
         if context.dagster_type.typing_type is Table:
             return Table(path)
         return Table(path).read()
@@ -87,3 +86,15 @@ def _describe(written: list[WriteSummary], path: Path) -> dict:
         "preview": dg.MetadataValue.md(first.preview.to_markdown(index=False)),
         "path": dg.MetadataValue.path(str(path)),
     }
+
+
+def _cannot_write(error: PermissionError) -> str:
+    """What is not writable, whose it is, and how to fix it."""
+    target = Path(error.filename or ".")
+    where = next((p for p in (target, *target.parents) if p.exists()), target)
+    owner = where.stat()
+    return (f"cannot write {target}: {where} belongs to uid {owner.st_uid} (gid {owner.st_gid}) "
+            f"and is not writable by this run, which writes as uid {os.getuid()} (gid "
+            f"{os.getgid()}), the owner of the data directory. Give the data directory and "
+            "everything in it to one user, on the host: `sudo chown -R \"$(id -u):$(id -g)\" "
+            "data/` (or the folder VENTAS_DATA_DIR names).")

@@ -8,9 +8,9 @@ import dagster as dg
 import pandas as pd
 
 from ventas import transforms
-from ventas.csv_input import VENTAS_COLUMNS, InputFileError, read_csv
-from ventas.defs.assets import unreadable
+from ventas.csv_input import VENTAS_COLUMNS, read_csv
 from ventas.defs.resources import DataDirectory
+from ventas.failures import reported
 
 IN_MEMORY = "in_memory_io_manager"
 
@@ -18,16 +18,15 @@ IN_MEMORY = "in_memory_io_manager"
 @dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
 def extraer_ventas(sales_data: DataDirectory) -> pd.DataFrame:
     """Read ventas.csv."""
-    try:
+    with reported():
         return read_csv(sales_data.file("ventas.csv"), VENTAS_COLUMNS)
-    except InputFileError as error:
-        raise unreadable(error) from error
 
 
 @dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
 def calcular_totales(ventas: pd.DataFrame) -> pd.DataFrame:
     """Drop incomplete sales and add their totals."""
-    return transforms.clean_sales(ventas)
+    with reported():
+        return transforms.clean_sales(ventas)
 
 
 @dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
