@@ -340,6 +340,25 @@ class ApiLoad:
             thread.join()
 
 
+@contextlib.contextmanager
+def sales_from(stack: Stack, source: Path) -> Iterator[None]:
+    """The stack's ventas.csv replaced by `source` for the block, the sample put back after."""
+    target = stack.data_dir / "ventas.csv"
+    shutil.copy(source, target)
+    try:
+        yield
+    finally:
+        shutil.copy(SAMPLE_DATA / "ventas.csv", target)
+
+
+def writing(stack: Stack, asset: str, timeout: float = 120) -> Path:
+    """Wait until a run is writing `asset` (its hidden temporary file exists) and return the
+    temporary file: proof that the run is in the middle of its work."""
+    output = stack.data_dir / "output"
+    return wait_until(lambda: next(output.glob(f".{asset}.parquet.*.tmp"), None), timeout,
+                      f"a run writing {asset}", interval=0.05)
+
+
 def tags_of(run: dict) -> dict[str, str]:
     return {t["key"]: t["value"] for t in run["tags"]}
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from compose_stack import Stack, running_stack
+from compose_stack import REPO, Stack, running_stack
 
 
 def _docker_available() -> str | None:
@@ -36,3 +38,12 @@ def docker_ready() -> None:
 def stack(docker_ready) -> Stack:
     with running_stack("ventas-e2e") as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def big_sales(tmp_path_factory) -> Path:
+    """3M sales: a run of several seconds, long enough to hit in the middle."""
+    path = tmp_path_factory.mktemp("sales") / "ventas.csv"
+    subprocess.run([sys.executable, str(REPO / "bench" / "generate_ventas.py"),
+                    "--rows", "3000000", "--out", str(path)], check=True)
+    return path

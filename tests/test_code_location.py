@@ -3,7 +3,7 @@ op job and a bad sales file, driven through the webserver's GraphQL API."""
 
 import pandas as pd
 import pytest
-from compose_stack import SAMPLE_DATA
+from compose_stack import SAMPLE_DATA, as_root
 
 VENTAS = ["ventas_raw", "ventas_procesadas", "ventas_por_categoria", "ventas_por_producto",
           "ventas_por_dia"]
@@ -32,6 +32,20 @@ query Asset($key: AssetKeyInput!) {
 }"""
 
 
+FAILURES_QUERY = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
+    __typename
+    ... on ExecutionStepFailureEvent { error { message } }
+    ... on RunFailureEvent { error { message } } } } } }"""
+
+
+def failures(stack, run_id: str) -> tuple[dict, dict]:
+    """The errors of a run's (one) failed step and of its failure, as the UI shows them."""
+    events = stack.graphql(FAILURES_QUERY, {"id": run_id})["logsForRun"]["events"]
+    (step,) = [e["error"] for e in events if e["__typename"] == "ExecutionStepFailureEvent"]
+    (run,) = [e["error"] for e in events if e["__typename"] == "RunFailureEvent"]
+    return step, run
+
+
 def asset(stack, name: str) -> dict:
     (node,) = stack.graphql(ASSET_QUERY, {"key": {"path": [name]}})["assetNodes"]
     return node
@@ -47,11 +61,11 @@ def everything(stack) -> str:
 
 def test_materializing_everything_writes_and_records_every_asset(stack, everything):
     for name in ALL_UNPARTITIONED:
-        assert (stack.data_dir / "output" / f"{name}.parquet").is_file(), name
+        stored = pd.read_parquet(stack.data_dir / "output" / f"{name}.parquet")
         (latest,) = asset(stack, name)["assetMaterializations"]
         assert latest["runId"] == everything, name
         rows = {e["label"]: e.get("intValue") for e in latest["metadataEntries"]}
-        assert rows["dagster/row_count"] > 0, name
+        assert rows["dagster/row_count"] == len(stored) > 0, name
 
 
 def test_asset_check_results_are_visible_through_the_api(stack, everything):
@@ -95,8 +109,30 @@ def test_a_bad_sales_file_fails_the_run_clearly_and_keeps_the_last_output(stack,
                          "2024-03-02,Tableta,Electrónica,trescientos,1,3\n", encoding="utf-8")
         run = stack.wait_for_run(stack.launch("procesar_ventas"))
         assert run["status"] == "FAILURE"
-        log = stack.run_log(run["runId"])
-        assert "column 'precio' are not numbers" in log and "line 3: 'trescientos'" in log
+        step_failure, run_failure = failures(stack, run["runId"])
+        for error in (step_failure, run_failure):
+            first_line = error["message"].splitlines()[0]
+            assert first_line.startswith("InputFileError: /opt/dagster/data/ventas.csv"), error
+            assert "column 'precio'" in first_line and "line 3: 'trescientos'" in first_line
         assert raw_output.read_bytes() == good
     finally:
         sales.write_bytes((SAMPLE_DATA / "ventas.csv").read_bytes())
+
+
+def test_a_folder_the_run_cannot_write_is_named_with_its_owner_and_the_fix(stack, everything):
+    """A folder under output/ left by another user (an earlier setup, a manual copy)."""
+    days = stack.data_dir / "output" / "ventas_diarias"
+    days.mkdir(exist_ok=True)
+    owner = days.stat()
+    as_root(stack.data_dir, "chown", "1234:1234", "/data/output/ventas_diarias")
+    try:
+        run = stack.wait_for_run(stack.launch("historico_diario",
+                                              tags={"dagster/partition": "2024-03-16"}))
+        assert run["status"] == "FAILURE"
+        first_line = failures(stack, run["runId"])[0]["message"].splitlines()[0]
+        assert first_line.startswith("PermissionError: cannot write /opt/dagster/data/output/"
+                                     "ventas_diarias/"), first_line
+        assert "belongs to uid 1234" in first_line and "chown -R" in first_line
+    finally:
+        as_root(stack.data_dir, "chown", f"{owner.st_uid}:{owner.st_gid}",
+                "/data/output/ventas_diarias")

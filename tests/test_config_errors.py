@@ -95,7 +95,8 @@ def test_a_bad_code_location_setting_shows_in_the_ui_without_a_crash_loop(create
 def test_an_invalid_dagster_yaml_is_reported_by_the_migrate_step(tmp_path):
     source = project_copy(tmp_path)
     config = source / "dagster.yaml"
-    config.write_text(config.read_text().replace("run_monitoring:", "run_monitorng:"))
+    config.write_text(config.read_text(encoding="utf-8").replace("run_monitoring:", "run_monitorng:"),
+                      encoding="utf-8")
     stack = Stack(project=new_project_name("ventas-e2e-yaml"), project_dir=source)
     try:
         stack.prepare_data()

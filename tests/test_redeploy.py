@@ -5,6 +5,7 @@ The stack runs from a copy of the project, which the tests edit like a user woul
 """
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -29,9 +30,12 @@ def version_desplegada() -> pd.DataFrame:
 
 
 @dg.asset(group_name="despliegue")
-def espera_lenta() -> pd.DataFrame:
+def espera_lenta(sales_data: DataDirectory) -> pd.DataFrame:
+    """Runs until the test lets it finish (or ten minutes pass)."""
     import time
-    time.sleep(30)
+    deadline = time.monotonic() + 600
+    while not sales_data.file("seguir").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
     return pd.DataFrame({"version": [VERSION]})
 '''
 UNTOUCHED = ("postgres", "webserver", "daemon")
@@ -41,15 +45,19 @@ UNTOUCHED = ("postgres", "webserver", "daemon")
 def deployed(tmp_path_factory):
     source = project_copy(tmp_path_factory.mktemp("redeploy"))
     assets = source / "user_code/src/ventas/defs/assets.py"
-    assets.write_text(assets.read_text() + DEPLOY_ASSETS)
+    assets.write_text(assets.read_text(encoding="utf-8") + DEPLOY_ASSETS, encoding="utf-8")
     with running_stack("ventas-e2e-redeploy", project_dir=source) as stack:
         yield stack, assets
 
 
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
+def deploy_version(assets: Path, version: str, new_asset: str | None = None) -> None:
+    """Change the deployed VERSION, and add an asset named `new_asset`."""
+    text = re.sub(r'^VERSION = ".*"$', f'VERSION = "{version}"', assets.read_text(encoding="utf-8"),
+                  count=1, flags=re.MULTILINE)
+    if new_asset:
+        text += (f'\n\n@dg.asset(group_name="despliegue")\ndef {new_asset}() -> pd.DataFrame:\n'
+                 '    return pd.DataFrame({"version": [VERSION]})\n')
+    assets.write_text(text, encoding="utf-8")
 
 
 def asset_names(stack) -> set[str]:
@@ -85,13 +93,7 @@ def test_a_redeploy_shows_new_code_leaves_the_rest_running_and_runs_land_on_the_
     slow = stack.launch(assets=["espera_lenta"])
     wait_until(lambda: stack.run(slow)["status"] == "STARTED", 60, "the slow run to start")
 
-    edit(assets, 'VERSION = "v1"', 'VERSION = "v2"')
-    assets.write_text(assets.read_text() + '''
-
-@dg.asset(group_name="despliegue")
-def nuevo_en_v2() -> pd.DataFrame:
-    return pd.DataFrame({"version": [VERSION]})
-''')
+    deploy_version(assets, "v2", new_asset="nuevo_en_v2")
     started = time.monotonic()
     redeploy(stack)
     wait_until(lambda: "nuevo_en_v2" in asset_names(stack), 60, "the new asset in the UI's API")
@@ -99,8 +101,11 @@ def nuevo_en_v2() -> pd.DataFrame:
 
     assert starts(stack) == before, "a service other than user_code restarted"
     assert image_id(f"{stack.project}-user_code") != old_image
+    # The slow run waits for the test: it is still in flight on the old image.
+    assert stack.run(slow)["status"] == "STARTED"
 
-    # The run in flight finishes, on the code it started with...
+    # It finishes, on the code it started with...
+    (stack.data_dir / "seguir").touch()
     finished = stack.wait_for_run(slow, timeout=120)
     assert finished["status"] == "SUCCESS"
     slow_output = pd.read_parquet(stack.data_dir / "output" / "espera_lenta.parquet")
@@ -113,9 +118,10 @@ def nuevo_en_v2() -> pd.DataFrame:
 
 def test_broken_code_shows_its_python_error_and_a_fixed_redeploy_recovers(deployed):
     stack, assets = deployed
-    good = assets.read_text()
+    good = assets.read_text(encoding="utf-8")
     before = starts(stack)
-    assets.write_text(good + '\nraise RuntimeError("a deliberate mistake in assets.py")\n')
+    assets.write_text(good + '\nraise RuntimeError("a deliberate mistake in assets.py")\n',
+                      encoding="utf-8")
     redeploy(stack)
 
     def load_error() -> str:
@@ -128,7 +134,7 @@ def test_broken_code_shows_its_python_error_and_a_fixed_redeploy_recovers(deploy
     user_code = stack.containers()["user_code"]
     assert user_code["State"]["Status"] == "running" and user_code["RestartCount"] == 0
 
-    assets.write_text(good)
+    assets.write_text(good, encoding="utf-8")
     redeploy(stack)
     wait_until(lambda: "version_desplegada" in asset_names(stack), 60, "the location to recover")
     assert starts(stack) == before
@@ -139,20 +145,15 @@ def test_compose_watch_rebuilds_user_code_when_a_file_is_saved(deployed):
     stack, assets = deployed
     before = starts(stack)
     log = stack.data_dir.parent / f"{stack.project}-watch.log"
-    with log.open("w") as output:  # a file, not a pipe: watch writes a lot and must not block
+    with log.open("w", encoding="utf-8") as output:  # a file, not a pipe: watch writes a lot and must not block
         watch = subprocess.Popen(["docker", "compose", "watch", "user_code"],
                                  cwd=stack.project_dir, env=stack.env, stdout=output,
                                  stderr=subprocess.STDOUT)
     try:
-        time.sleep(10)  # let watch settle before saving
-        assert watch.poll() is None, log.read_text()
-        edit(assets, 'VERSION = "v2"', 'VERSION = "v3"')
-        assets.write_text(assets.read_text() + '''
-
-@dg.asset(group_name="despliegue")
-def nuevo_en_v3() -> pd.DataFrame:
-    return pd.DataFrame({"version": [VERSION]})
-''')
+        wait_until(lambda: "Watch enabled" in log.read_text(encoding="utf-8") or watch.poll() is not None, 60,
+                   "compose watch to start watching")
+        assert watch.poll() is None, log.read_text(encoding="utf-8")
+        deploy_version(assets, "v3", new_asset="nuevo_en_v3")
         wait_until(lambda: "nuevo_en_v3" in asset_names(stack), 120, "the watched change")
     finally:
         watch.send_signal(signal.SIGINT)

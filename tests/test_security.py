@@ -2,9 +2,11 @@
 
 import json
 
-from compose_stack import docker, wait_until
+from compose_stack import docker, sales_from, writing
 
 SOCKET = "/var/run/docker.sock"
+# Only to switch to the data directory's owner at start; deploy/as-data-owner drops them.
+SWITCH_USER = ["SETUID", "SETGID", "SETPCAP"]
 
 
 def mounts(info: dict) -> set[str]:
@@ -16,30 +18,48 @@ def hardened(info: dict) -> bool:
     return host["CapDrop"] == ["ALL"] and "no-new-privileges:true" in (host["SecurityOpt"] or [])
 
 
+def runs_as_owner_without_capabilities(status: str, data_dir) -> bool:
+    """/proc/<pid>/status of a process: the data directory's owner, no capability at all."""
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    owner = data_dir.stat()
+    return (fields["Uid"].split() == [str(owner.st_uid)] * 4
+            and fields["Gid"].split() == [str(owner.st_gid)] * 4
+            and all(int(fields[c], 16) == 0 for c in ("CapInh", "CapPrm", "CapEff", "CapBnd")))
+
+
 def test_only_the_services_that_start_or_stop_runs_hold_the_docker_socket(stack):
     containers = stack.containers()
     holders = {s for s, info in containers.items() if SOCKET in mounts(info)}
     assert holders == {"webserver", "daemon"}
     assert all(hardened(info) for s, info in containers.items() if s != "postgres")
+    added = {s: info["HostConfig"]["CapAdd"] for s, info in containers.items() if s != "postgres"}
+    assert added == {"user_code": SWITCH_USER, "webserver": None, "daemon": None,
+                     "migrate": None}
 
 
-def test_user_code_runs_as_an_unprivileged_user(stack):
-    user_code = stack.containers()["user_code"]
-    assert user_code["Config"]["User"] == "1000:1000"
-    uid = docker("exec", user_code["Id"], "id", "-u").stdout.strip()
-    assert uid == "1000"
+def test_the_code_server_runs_as_the_data_directorys_owner_with_no_capability(stack):
+    status = stack.compose("exec", "-T", "user_code", "cat", "/proc/1/status").stdout
+    assert runs_as_owner_without_capabilities(status, stack.data_dir), status
 
 
-def test_a_run_container_is_unprivileged_has_no_socket_and_removes_itself(stack):
-    run_id = stack.launch("procesar_ventas")
-    container = wait_until(
-        lambda: docker("ps", "-q", "--filter", f"label=dagster/run_id={run_id}").stdout.strip(),
-        60, "the run's container", interval=0.05)
-    info = docker("inspect", "--format", "{{json .}}", container, check=False).stdout
-    assert stack.wait_for_run(run_id)["status"] == "SUCCESS"
+def test_a_run_container_runs_as_the_owner_with_no_socket_and_removes_itself(stack, big_sales):
+    with sales_from(stack, big_sales):
+        run_id = stack.launch("procesar_ventas")
+        writing(stack, "ventas_raw")  # the run's code is running
+        (container,) = docker("ps", "-q", "--filter", f"label=dagster/run_id={run_id}"
+                              ).stdout.split()
+        docker("pause", container)  # so that it cannot finish while it is looked at
+        try:
+            info = json.loads(docker("inspect", "--format", "{{json .}}", container).stdout)
+            status = docker("run", "--rm", "--pid", "host", "python:3.13-slim",
+                            "cat", f"/proc/{info['State']['Pid']}/status").stdout
+        finally:
+            docker("unpause", container)
+        assert stack.wait_for_run(run_id, timeout=300)["status"] == "SUCCESS"
 
-    info = json.loads(info)
-    assert info["Config"]["User"] == "1000:1000"
+    assert runs_as_owner_without_capabilities(status, stack.data_dir), status
+    assert info["Config"]["User"] == ""  # starts as root only to switch to the owner
+    assert info["HostConfig"]["CapAdd"] == SWITCH_USER
     assert SOCKET not in mounts(info)
     assert mounts(info) == {"/opt/dagster/data", "/opt/dagster/compute_logs"}
     assert hardened(info) and info["HostConfig"]["AutoRemove"]

@@ -120,15 +120,16 @@ def test_runs_succeed_right_after_postgres_restarts(stack):
 
 
 def test_a_second_stack_runs_beside_the_first_and_tear_down_leaves_nothing(stack):
-    """Two stacks on one host, the second writing as another user; a failing test
-    still removes all of its stack."""
+    """Two stacks on one host, the second writing as the user VENTAS_UID and VENTAS_GID
+    name rather than as the data directory's owner; a failing test still removes all of
+    its stack."""
     with pytest.raises(RuntimeError, match="simulated failure"):
-        with running_stack("ventas-e2e-second",
-                           extra_env={"VENTAS_UID": "4242", "VENTAS_GID": "4242"}) as second:
+        with running_stack("ventas-e2e-second", data_mode=0o777,
+                           extra_env={"VENTAS_UID": "4242", "VENTAS_GID": "4343"}) as second:
             assert second.port != stack.port
             assert second.wait_for_run(second.launch("procesar_ventas"))["status"] == "SUCCESS"
             output = second.data_dir / "output" / "ventas_por_categoria.parquet"
-            assert (output.stat().st_uid, output.stat().st_gid) == (4242, 4242)
+            assert (output.stat().st_uid, output.stat().st_gid) == (4242, 4343)
 
             run_id = second.launch("procesar_ventas")
             wait_until(lambda: second.run(run_id)["status"] not in ("QUEUED", "NOT_STARTED"),

@@ -1,10 +1,15 @@
 """Stored tables: atomic writes, flat-memory reads, and batch-wise aggregation."""
 
+import os
+import subprocess
+import sys
+import time
+
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from ventas.tables import Batches, Table, write_parquet
+from ventas.tables import Batches, Table, remove_leftovers, write_parquet
 
 
 def frames(*sizes: int):
@@ -74,14 +79,65 @@ def test_aggregate_by_batches_equals_aggregate_of_everything(tmp_path):
         return df.groupby("categoria", as_index=False, observed=True)["total"].sum()
 
     table = Table(path)
-    by_batches = table.aggregate(summarize, ["categoria", "total"])
-    whole = summarize(table.read())
-    pd.testing.assert_frame_equal(
-        by_batches.astype({"categoria": str}), whole.astype({"categoria": str}))
     assert len(list(table.batches(batch_rows=100))) == 25
+    by_batches = table.aggregate(summarize, ["categoria", "total"], batch_rows=100)
+    everything = pd.concat(frames(1000, 1000, 500), ignore_index=True)
+    expected = everything.groupby("categoria", as_index=False)["total"].sum()
+    pd.testing.assert_frame_equal(by_batches.astype({"categoria": str}), expected)
 
 
 def test_null_counts_come_from_the_file_statistics(tmp_path):
     path = tmp_path / "t.parquet"
     write_parquet(pd.DataFrame({"a": [1.0, None, None], "b": ["x", None, "z"]}), path)
     assert Table(path).null_counts() == {"a": 2, "b": 1}
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+import pandas as pd
+from ventas.tables import Batches, write_parquet
+
+def slow():
+    while True:  # until killed
+        yield pd.DataFrame({"total": [1.0]})
+        time.sleep(0.05)
+
+write_parquet(Batches(slow), Path(sys.argv[1]))
+"""
+
+
+def writer_of(path) -> subprocess.Popen:
+    """Another process writing `path` forever, as a run does until it is killed."""
+    process = subprocess.Popen([sys.executable, "-c", WRITER, str(path)],
+                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    wait_for = time.monotonic() + 60
+    while not list(path.parent.glob(f".{path.name}.*.tmp")):
+        assert process.poll() is None and time.monotonic() < wait_for, "the writer did not start"
+        time.sleep(0.05)
+    return process
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
+    path = tmp_path / "t.parquet"
+    killed = writer_of(path)
+    killed.kill()
+    killed.wait()
+    (leftover,) = tmp_path.glob(".t.parquet.*.tmp")
+
+    write_parquet(pd.DataFrame({"total": [2.0]}), path)
+    assert not leftover.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+def test_a_live_writers_temporary_file_is_left_alone(tmp_path):
+    path = tmp_path / "t.parquet"
+    alive = writer_of(path)
+    try:
+        (in_use,) = tmp_path.glob(".t.parquet.*.tmp")
+        assert remove_leftovers(path) == []
+        write_parquet(pd.DataFrame({"total": [2.0]}), path)
+        assert in_use.exists()
+    finally:
+        alive.kill()
+        alive.wait()

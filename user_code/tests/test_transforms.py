@@ -77,5 +77,6 @@ def test_join_users_keeps_sales_of_unknown_customers():
 
 
 def test_sales_between_takes_the_start_day_and_not_the_end_day():
-    result = sales_between(clean_sales(sales(SAMPLE)), date(2024, 1, 2), date(2024, 1, 3))
-    assert result["producto"].tolist() == ["Portátil", "Café molido"]
+    result = sales_between(clean_sales(sales(SAMPLE)), date(2024, 1, 1), date(2024, 1, 2))
+    assert result["producto"].tolist() == ["Café molido", "Queso manchego"]
+    assert (result["fecha"] == pd.Timestamp("2024-01-01")).all()
