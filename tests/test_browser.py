@@ -9,11 +9,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from compose_stack import docker
+from compose_stack import SAMPLE_DATA, docker
 from test_code_location import CHECKS, VENTAS
 
 BROWSER_IMAGE = "ventas-test-browser"
 BROWSER_DIR = Path(__file__).parent / "browser"
+
+STEP_FAILURES = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
+    ... on ExecutionStepFailureEvent { stepKey error { message } } } } } }"""
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +82,33 @@ def test_the_asset_graph_shows_the_ventas_assets_materialized(browser_image, sta
         assert "Materialized" in nodes.get(name, []), f"{name}: {seen(page)}"
     checks = nodes["ventas_raw"]
     assert checks[checks.index("Asset checks") + 1] == "4 / 4 Passed", seen(page)
+
+
+def test_a_failed_run_shows_what_is_wrong_on_its_run_page(browser_image, stack, tmp_path):
+    sales = stack.data_dir / "ventas.csv"  # as test_code_location's bad sales file
+    try:
+        sales.write_text("fecha,producto,categoria,precio,cantidad,usuario_id\n"
+                         "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
+                         "2024-03-02,Tableta,Electrónica,trescientos,1,3\n", encoding="utf-8")
+        run = stack.wait_for_run(stack.launch("procesar_ventas"))
+    finally:
+        sales.write_bytes((SAMPLE_DATA / "ventas.csv").read_bytes())
+    assert run["status"] == "FAILURE", stack.run_log(run["runId"])
+    events = stack.graphql(STEP_FAILURES, {"id": run["runId"]})["logsForRun"]["events"]
+    (failure,) = [e for e in events if e]  # the other events come back empty
+    assert failure["stepKey"] == "ventas_raw"
+    # The first line is either Dagster's wrapper ("...DagsterExecutionHandleOutputError: Error
+    # occurred while handling output ...", with the file's problem further down the message)
+    # or the user's message itself: whichever it is, a person must be able to read it.
+    first_line = failure["error"]["message"].splitlines()[0]
+    assert first_line.strip(), failure
+
+    # A long first line wraps or is cut short on the page; its first 80 characters being
+    # readable is enough to tell a person where the error starts.
+    start = first_line[:80]
+    page = open_page(stack, browser_image, f"/runs/{run['runId']}", [start],
+                     tmp_path / "failed-run.png")
+    assert page["visible"][start], f"first line of the step's error: {first_line!r}\n{seen(page)}"
+    # The page says what is wrong with the file: its column and line.
+    for problem in ("column 'precio' are not numbers", "line 3: 'trescientos'"):
+        assert problem in page["text"], seen(page)
