@@ -1,57 +1,114 @@
-"""The UI as a person sees it: headless Chromium (Debian's) opens the ventas asset graph, and
-OCR reads the screenshot for the asset names, their "Materialized" state and the checks."""
+"""The UI as a person sees it: Debian's Chromium, driven by Playwright in a container on the
+stack's network (tests/browser/page.py), opens a page, waits until the texts a test names are
+visible, and reports the page's DOM text and which of those texts can be read without
+expanding or scrolling anything. Each page's screenshot is kept for people to look at."""
 
-import re
+import json
+import secrets
 import subprocess
 from pathlib import Path
 
 import pytest
-from compose_stack import docker
+from compose_stack import SAMPLE_DATA, docker
 from test_code_location import CHECKS, VENTAS
 
 BROWSER_IMAGE = "ventas-test-browser"
-CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--hide-scrollbars", "--window-size=1800,1400"]
+BROWSER_DIR = Path(__file__).parent / "browser"
+
+STEP_FAILURES = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
+    ... on ExecutionStepFailureEvent { stepKey error { message } } } } } }"""
 
 
 @pytest.fixture(scope="session")
 def browser_image(docker_ready) -> str:
-    docker("build", "--quiet", "--tag", BROWSER_IMAGE, str(Path(__file__).parent / "browser"))
+    try:
+        # --force-rm: a step that fails leaves no container behind
+        build = docker("build", "--quiet", "--force-rm", "--tag", BROWSER_IMAGE, str(BROWSER_DIR),
+                       check=False)
+    except subprocess.TimeoutExpired as timeout:
+        pytest.fail(f"building the browser image ({BROWSER_DIR}) took over {timeout.timeout}s",
+                    pytrace=False)
+    if build.returncode != 0:
+        pytest.fail(f"building the browser image ({BROWSER_DIR}/Dockerfile) failed "
+                    f"({build.returncode}):\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}",
+                    pytrace=False)
     return BROWSER_IMAGE
 
 
-def screenshot_text(stack, image: str, url: str, png: Path, budget_ms: int) -> str:
-    """Screenshot `url` from inside the stack's network to `png`; return what OCR reads in it."""
-    png.parent.chmod(0o777)  # the browser container writes as its own user
-    script = (f"{' '.join(CHROMIUM)} --virtual-time-budget={budget_ms} "
-              f"--screenshot=/out/{png.name} '{url}' >/dev/null 2>&1; "
-              f"tesseract /out/{png.name} - 2>/dev/null")
-    result = subprocess.run(
-        ["docker", "run", "--rm", "--network", f"{stack.project}_dagster",
-         "--volume", f"{png.parent}:/out", image, "sh", "-c", script],
-        capture_output=True, text=True, timeout=180, check=True)
-    return result.stdout
-
-
-def shows(name: str, text: str) -> bool:
-    """OCR may read an underscore as a space or drop it."""
-    return re.search(name.replace("_", "[_ ]?"), text) is not None
-
-
-def test_the_asset_graph_shows_the_ventas_assets_materialized(stack, browser_image, tmp_path):
-    run = stack.wait_for_run(stack.launch(assets=VENTAS, checks=CHECKS))
-    assert run["status"] == "SUCCESS"
-
-    url = "http://webserver:3000/locations/ventas/asset-groups/ventas/lineage"
-    png = tmp_path / "ventas-lineage.png"
-    for budget in (15_000, 30_000, 60_000):  # more time if the page was still loading
-        text = screenshot_text(stack, browser_image, url, png, budget)
-        if all(shows(name, text) for name in VENTAS) and text.count("Materialized") >= 5:
-            break
+def open_page(stack, image: str, path: str, texts: list[str], png: Path,
+              gone: tuple[str, ...] = ()) -> dict:
+    """Open `path` of the stack's UI from inside its network; return page.py's report once
+    every one of `texts` is visible and none of `gone` is in the page (or after 60 s)."""
+    png.parent.chmod(0o777)  # the browser container writes the screenshot as its own user
+    name = f"{stack.project}-browser-{secrets.token_hex(3)}"
+    options = [arg for text in gone for arg in ("--gone", text)]
+    try:
+        result = subprocess.run(
+            ["docker", "run", "--rm", "--name", name, "--network", f"{stack.project}_dagster",
+             "--volume", f"{png.parent}:/out", image, *options, "--screenshot", png.name,
+             "--", f"http://webserver:3000{path}", *texts],
+            capture_output=True, text=True, timeout=240)
+    finally:  # `--rm` removes it, unless the docker client was killed on the timeout
+        docker("rm", "--force", name, check=False)
     print(f"screenshot: {png}")
-    assert png.stat().st_size > 10_000
-    missing = [name for name in VENTAS if not shows(name, text)]
-    assert not missing, f"not on screen: {missing}\n--- OCR ---\n{text}"
-    assert text.count("Materialized") >= len(VENTAS), text
-    assert re.search(r"4\s*/\s*4 Passed", text), text
+    assert result.returncode == 0, f"page.py failed ({result.returncode}):\n{result.stderr[-3000:]}"
+    return json.loads(result.stdout)
+
+
+def seen(page: dict) -> str:
+    return (f"timed out: {page['timed_out']}, visible: {page['visible']}\n"
+            f"--- the page's text ---\n{page['text']}")
+
+
+def asset_nodes(text: str) -> dict[str, list[str]]:
+    """The lines of each asset's node in the asset graph's text: a node is its name, then
+    "Latest event" and the rest of its rows, up to the next node."""
+    lines = text.splitlines()
+    starts = [i for i in range(len(lines) - 1) if lines[i + 1] == "Latest event"]
+    return {lines[start]: lines[start:end] for start, end in zip(starts, [*starts[1:], None])}
+
+
+def test_the_asset_graph_shows_the_ventas_assets_materialized(browser_image, stack, tmp_path):
+    run = stack.wait_for_run(stack.launch(assets=VENTAS, checks=CHECKS))
+    assert run["status"] == "SUCCESS", stack.run_log(run["runId"])
+
+    # Each node says "Loading..." until its latest materialization and checks have arrived.
+    page = open_page(stack, browser_image, "/locations/ventas/asset-groups/ventas/lineage",
+                     [*VENTAS, "Materialized", "4 / 4 Passed"], tmp_path / "ventas-lineage.png",
+                     gone=("Loading...",))
+    assert all(page["visible"].values()), seen(page)
+    nodes = asset_nodes(page["text"])
+    for name in VENTAS:
+        assert "Materialized" in nodes.get(name, []), f"{name}: {seen(page)}"
+    checks = nodes["ventas_raw"]
+    assert checks[checks.index("Asset checks") + 1] == "4 / 4 Passed", seen(page)
+
+
+def test_a_failed_run_shows_what_is_wrong_on_its_run_page(browser_image, stack, tmp_path):
+    sales = stack.data_dir / "ventas.csv"  # as test_code_location's bad sales file
+    try:
+        sales.write_text("fecha,producto,categoria,precio,cantidad,usuario_id\n"
+                         "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
+                         "2024-03-02,Tableta,Electrónica,trescientos,1,3\n", encoding="utf-8")
+        run = stack.wait_for_run(stack.launch("procesar_ventas"))
+    finally:
+        sales.write_bytes((SAMPLE_DATA / "ventas.csv").read_bytes())
+    assert run["status"] == "FAILURE", stack.run_log(run["runId"])
+    events = stack.graphql(STEP_FAILURES, {"id": run["runId"]})["logsForRun"]["events"]
+    (failure,) = [e for e in events if e]  # the other events come back empty
+    assert failure["stepKey"] == "ventas_raw"
+    # The first line is either Dagster's wrapper ("...DagsterExecutionHandleOutputError: Error
+    # occurred while handling output ...", with the file's problem further down the message)
+    # or the user's message itself: whichever it is, a person must be able to read it.
+    first_line = failure["error"]["message"].splitlines()[0]
+    assert first_line.strip(), failure
+
+    # A long first line wraps or is cut short on the page; its first 80 characters being
+    # readable is enough to tell a person where the error starts.
+    start = first_line[:80]
+    page = open_page(stack, browser_image, f"/runs/{run['runId']}", [start],
+                     tmp_path / "failed-run.png")
+    assert page["visible"][start], f"first line of the step's error: {first_line!r}\n{seen(page)}"
+    # The page says what is wrong with the file: its column and line.
+    for problem in ("column 'precio' are not numbers", "line 3: 'trescientos'"):
+        assert problem in page["text"], seen(page)
