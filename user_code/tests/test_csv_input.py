@@ -1,6 +1,7 @@
 """The sales files people really have: each either reads correctly or fails saying how to fix it."""
 
 import codecs
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -105,6 +106,67 @@ def test_a_record_longer_than_a_block_is_refused_with_its_line(tmp_path):
                         block_size=64 * 1024))
     assert "line 3 starts a record of 0.2 MB" in str(raised.value)
     assert "shorten that value" in str(raised.value)
+
+
+def test_day_first_dates_are_read(tmp_path):
+    path = write(tmp_path, HEADER + "01/03/2026,Té,Hogar,3,1,3\n25/3/2026,Té,Hogar,3,1,3\n")
+    frame = read(path)
+    assert list(frame["fecha"]) == [date(2026, 3, 1), date(2026, 3, 25)]
+    assert inspect_csv(path, VENTAS_COLUMNS).date_format == "DD/MM/YYYY"
+
+
+def test_day_first_dates_with_dashes_and_decimal_commas_are_read(tmp_path):
+    content = ("fecha;producto;categoria;precio;cantidad;usuario_id\n"
+               "13-03-2026;Té;Hogar;4,60;1;3\n1-4-2026;Té;Hogar;1,25;1;3\n")
+    path = write(tmp_path, content)
+    frame = read(path)
+    assert list(frame["fecha"]) == [date(2026, 3, 13), date(2026, 4, 1)]
+    assert list(frame["precio"]) == [4.6, 1.25]
+    assert inspect_csv(path, VENTAS_COLUMNS).date_format == "DD-MM-YYYY"
+
+
+def test_dates_that_fit_both_orders_are_read_day_first_with_a_note(tmp_path):
+    path = write(tmp_path, HEADER + "01/03/2026,Té,Hogar,3,1,3\n2/3/2026,Té,Hogar,3,1,3\n")
+    assert list(read(path)["fecha"]) == [date(2026, 3, 1), date(2026, 3, 2)]
+    assert any("read them day first, as DD/MM/YYYY" in note and "YYYY-MM-DD" in note
+               for note in inspect_csv(path, VENTAS_COLUMNS).notes)
+
+
+def test_month_first_dates_of_a_us_export_are_read_with_a_note(tmp_path):
+    path = write(tmp_path, HEADER + "03/25/2026,Té,Hogar,3,1,3\n4/1/2026,Té,Hogar,3,1,3\n")
+    assert list(read(path)["fecha"]) == [date(2026, 3, 25), date(2026, 4, 1)]
+    fmt = inspect_csv(path, VENTAS_COLUMNS)
+    assert fmt.date_format == "MM/DD/YYYY"
+    assert any("month first" in note and "line 2: '03/25/2026'" in note for note in fmt.notes)
+
+
+def test_the_whole_file_decides_the_order_when_its_first_lines_do_not(tmp_path):
+    ambiguous = "01/03/2026,Té,Hogar,3,1,3\n" * 5000  # more than the sniffed head
+    path = write(tmp_path, HEADER + ambiguous + "03/25/2026,Té,Hogar,3,1,3\n")
+    assert inspect_csv(path, VENTAS_COLUMNS).date_format == "MM/DD/YYYY"
+    assert read(path).loc[0, "fecha"] == date(2026, 1, 3)
+
+
+@pytest.mark.parametrize("ambiguous", [0, 5000])  # both orders in the head, or further down
+def test_dates_written_in_both_orders_are_refused_naming_both_lines(tmp_path, ambiguous):
+    content = HEADER + "01/03/2026,Té,Hogar,3,1,3\n" * ambiguous \
+        + "03/25/2026,Té,Hogar,3,1,3\n\n25/03/2026,Té,Hogar,3,1,3\n"
+    message = error_of(write(tmp_path, content))
+    assert (f"column 'fecha' writes dates both day first (line {ambiguous + 4}: '25/03/2026') "
+            f"and month first (line {ambiguous + 2}: '03/25/2026')") in message
+
+
+def test_a_day_first_date_after_a_month_first_head_is_not_misread(tmp_path):
+    content = HEADER + "03/25/2026,Té,Hogar,3,1,3\n" + "01/03/2026,Té,Hogar,3,1,3\n" * 5000 \
+        + "25/03/2026,Té,Hogar,3,1,3\n"
+    message = error_of(write(tmp_path, content))
+    assert "are not dates written MM/DD/YYYY (line 5003: '25/03/2026')" in message
+
+
+def test_an_impossible_day_first_date_names_the_line_and_the_form(tmp_path):
+    message = error_of(write(tmp_path, HEADER + "01/02/2026,Té,Hogar,3,1,3\n"
+                                                "31/02/2026,Té,Hogar,3,1,3\n"))
+    assert "column 'fecha' are not dates written DD/MM/YYYY (line 3: '31/02/2026')" in message
 
 
 def test_missing_columns_are_named_with_the_header_found(tmp_path):

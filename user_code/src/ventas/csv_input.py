@@ -1,14 +1,14 @@
 """Read the CSV files people really have, or say exactly what is wrong with them.
 
 `inspect_csv` works out a file's format from its first bytes (encoding,
-delimiter, decimal mark, where each expected column is) and rejects what
-cannot be read: a missing or empty file, a binary file, missing columns.
-`stream_csv` then reads it in typed pyarrow batches, so memory stays flat
-however large the file is. A value that does not convert (a word where a
-number belongs, an impossible date), a line with the wrong number of fields, a
-quote out of place or bytes that are not text stop the read with the file, the
-line, the column and what to do about it. `line_numbers` tells on which line of
-the file a record starts.
+delimiter, decimal mark, how dates are written, where each expected column is)
+and rejects what cannot be read: a missing or empty file, a binary file,
+missing columns. `stream_csv` then reads it in typed pyarrow batches, so memory
+stays flat however large the file is. A value that does not convert (a word
+where a number belongs, an impossible date), a line with the wrong number of
+fields, a quote out of place or bytes that are not text stop the read with the
+file, the line, the column and what to do about it. `line_numbers` tells on
+which line of the file a record starts.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import chain
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ventas.errors import UserError
@@ -54,7 +55,17 @@ DELIMITERS = (",", ";", "\t", "|")
 # holding line breaks come before it: line_numbers counts those.
 FIRST_DATA_LINE = 2
 MAX_EXAMPLES = 5
-ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)", re.ASCII)
+ISO_DATE = "YYYY-MM-DD"
+# How dates may be written. Excel writes day and month with one or two digits; ISO dates are
+# read by pyarrow itself, which wants two.
+DATE_PATTERNS = {date_format: re.compile(pattern, re.ASCII) for date_format, pattern in {
+    ISO_DATE: r"(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)",
+    "DD/MM/YYYY": r"(?P<d>\d\d?)/(?P<m>\d\d?)/(?P<y>\d{4})",
+    "DD-MM-YYYY": r"(?P<d>\d\d?)-(?P<m>\d\d?)-(?P<y>\d{4})",
+    "MM/DD/YYYY": r"(?P<m>\d\d?)/(?P<d>\d\d?)/(?P<y>\d{4})",
+    "MM-DD-YYYY": r"(?P<m>\d\d?)-(?P<d>\d\d?)-(?P<y>\d{4})",
+}.items()}
+DAY_AND_MONTH = re.compile(r"(\d\d?)([/-])(\d\d?)\2\d{4}", re.ASCII)
 INTEGER = re.compile(r"-?\d+", re.ASCII)
 # As pyarrow reads a float: {point} is the file's decimal mark.
 FLOAT = r"[+-]?(?:(?:\d+(?:{point}\d*)?|{point}\d+)(?:e[+-]?\d+)?|inf(?:inity)?)"
@@ -76,6 +87,7 @@ class CsvFormat:
     decimal_point: str
     columns: Mapping[str, str]  # expected name -> the cell in the file's header
     names: tuple[str, ...]  # a name for every column of the file, by position
+    date_format: str = ISO_DATE  # a key of DATE_PATTERNS
     notes: tuple[str, ...] = field(default=())
 
 
@@ -167,7 +179,8 @@ def inspect_csv(path: Path, expected: Mapping[str, pa.DataType]) -> CsvFormat:
         if decimal_point == ",":
             notes.append(f"{path.name} uses {delimiter!r} between fields and ',' for decimals; "
                          "read it so.")
-    return CsvFormat(encoding, delimiter, decimal_point, columns, names, tuple(notes))
+    fmt = CsvFormat(encoding, delimiter, decimal_point, columns, names, notes=tuple(notes))
+    return _with_date_format(path, expected, fmt, sample)
 
 
 def _guess_decimal_point(sample: list[list[str]], names: tuple[str, ...],
@@ -180,11 +193,80 @@ def _guess_decimal_point(sample: list[list[str]], names: tuple[str, ...],
     return "," if marks == {","} else "."
 
 
+def _with_date_format(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat,
+                      sample: list[list[str]]) -> CsvFormat:
+    """`fmt` with how its dates are written: from the sample, or the whole file if need be."""
+    positions = {name: fmt.names.index(name)
+                 for name, kind in expected.items() if pa.types.is_date(kind)}
+    table = pa.table({name: pa.array([row[i] if i < len(row) else None for row in sample],
+                                     pa.string()) for name, i in positions.items()})
+    values = [value.strip(" \t") for name in positions for value in table[name].to_pylist()
+              if value]
+    written = next((match for value in values if (match := DAY_AND_MONTH.fullmatch(value)
+                                                   or DATE_PATTERNS[ISO_DATE].fullmatch(value))),
+                   None)
+    if written is None or written.re is not DAY_AND_MONTH:  # ISO dates, or none to go by
+        return fmt
+    separator = written[2]
+    found = _orders(table, separator)
+    if not found:  # the sample fits both orders: look at every date before deciding
+        offset = 0
+        for batch in stream_csv(path, dict.fromkeys(positions, pa.string()), fmt):
+            for order, (name, index, value) in _orders(batch, separator).items():
+                found.setdefault(order, (name, offset + index, value))
+            offset += batch.num_rows
+            if len(found) == 2:
+                break
+    lines = line_numbers(path, fmt, (index for _, index, _ in found.values()))
+    shown = {order: f"line {lines.get(index, '?')}: {value!r}"
+             for order, (_, index, value) in found.items()}
+    if len(found) == 2:
+        raise InputFileError(
+            f"{path}: column '{fmt.columns[found['DD'][0]]}' writes dates both day first "
+            f"({shown['DD']}) and month first ({shown['MM']}). Write every date the same way, "
+            "best as YYYY-MM-DD.")
+    if "MM" in found:
+        date_format = f"MM{separator}DD{separator}YYYY"
+        note = (f"{path.name}: read the dates month first, as {date_format} ({shown['MM']}). "
+                "Write them as YYYY-MM-DD to make this explicit.")
+    else:
+        date_format = f"DD{separator}MM{separator}YYYY"
+        note = None if found else (
+            f"{path.name}: every date reads as day/month or month/day; read them day first, "
+            f"as {date_format}. Write them as YYYY-MM-DD to make this explicit.")
+    return replace(fmt, date_format=date_format, notes=fmt.notes + ((note,) if note else ()))
+
+
+def _orders(table: pa.Table, separator: str) -> dict[str, tuple[str, int, str]]:
+    """Where `table`'s dates first show the day first ('DD', as in 25/03/2026) or the month
+    first ('MM', as in 03/25/2026): column, row and value."""
+    found: dict[str, tuple[str, int, str]] = {}
+    for name in table.column_names:
+        values = table[name]
+        showing: dict[str, list[str]] = {}
+        for value in pc.unique(values).drop_null().to_pylist():
+            match = DAY_AND_MONTH.fullmatch(value.strip(" \t"))
+            if match and match[2] == separator:
+                first, second = int(match[1]), int(match[3])
+                if first > 12 >= second:
+                    showing.setdefault("DD", []).append(value)
+                elif second > 12 >= first:
+                    showing.setdefault("MM", []).append(value)
+        for order, shown in showing.items():
+            index = pc.index(pc.is_in(values, value_set=pa.array(shown)), True).as_py()
+            found.setdefault(order, (name, index, values[index].as_py()))
+    return found
+
+
 def stream_csv(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat,
                block_size: int = BLOCK_BYTES) -> Iterator[pa.Table]:
     """Typed batches of `path` with exactly the `expected` columns, in that order."""
+    # pyarrow reads ISO dates itself; dates written otherwise are read as text and converted here.
+    as_text = [name for name, kind in expected.items()
+               if pa.types.is_date(kind) and fmt.date_format != ISO_DATE]
     # Every column, the others as text: a line break in any value may be a quote left open.
-    types = {**dict.fromkeys(fmt.names, pa.string()), **expected}
+    types = {**dict.fromkeys(fmt.names, pa.string()), **expected,
+             **dict.fromkeys(as_text, pa.string())}
     try:
         reader = pacsv.open_csv(
             path,
@@ -208,6 +290,13 @@ def stream_csv(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat,
                 quotes_checked = True
                 if problem := _shape_problem(path, fmt, block_size):
                     raise InputFileError(problem)
+            for name in as_text:
+                text = batch.column(name)
+                dates = _dates(text, fmt.date_format)
+                if dates.null_count > text.null_count:
+                    raise _diagnose(path, expected, fmt, block_size,
+                                    f"column {name} has values that are not dates")
+                batch = batch.set_column(batch.schema.get_field_index(name), name, dates)
             yield pa.Table.from_batches([batch]).select(list(expected))
         if empty:  # a header and no records: still a table, with the right columns
             yield pa.schema(list(expected.items())).empty_table()
@@ -377,9 +466,9 @@ def _unconvertible(values: pd.Series, kind: pa.DataType, fmt: CsvFormat) -> pd.S
 
 
 def _readable(value: str, kind: pa.DataType, fmt: CsvFormat) -> bool:
-    """Whether pyarrow reads `value` as `kind`."""
+    """Whether pyarrow reads `value` as `kind` (or `fmt`'s dates, as stream_csv does)."""
     if pa.types.is_date(kind):
-        return _date(value) is not None
+        return _date(value, fmt.date_format) is not None
     text = value.strip(" \t")
     if pa.types.is_integer(kind):
         return bool(INTEGER.fullmatch(text)) and -(2**63) <= int(text) < 2**63
@@ -389,14 +478,22 @@ def _readable(value: str, kind: pa.DataType, fmt: CsvFormat) -> bool:
 
 def _wanted(kind: pa.DataType, fmt: CsvFormat) -> str:
     if pa.types.is_date(kind):
-        return "are not dates written YYYY-MM-DD"
+        return f"are not dates written {fmt.date_format}"
     if pa.types.is_integer(kind):
         return "are not whole numbers"
     return f"are not numbers (this file writes decimals as 12{fmt.decimal_point}50)"
 
 
-def _date(value: str) -> date | None:
-    match = ISO_DATE.fullmatch(value.strip(" \t"))
+def _dates(text: pa.Array, date_format: str) -> pa.Array:
+    """`text` as dates written `date_format`; null where a value is not such a date."""
+    # A file has few distinct dates, however many rows: convert each once.
+    encoded = pc.dictionary_encode(text)
+    parsed = [_date(value, date_format) for value in encoded.dictionary.to_pylist()]
+    return pa.array(parsed, pa.date32()).take(encoded.indices)
+
+
+def _date(value: str, date_format: str) -> date | None:
+    match = DATE_PATTERNS[date_format].fullmatch(value.strip(" \t"))
     try:
         return date(int(match["y"]), int(match["m"]), int(match["d"])) if match else None
     except ValueError:  # 31/02/2026
