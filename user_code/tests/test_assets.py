@@ -112,6 +112,15 @@ def test_a_negative_price_fails_its_check_and_stops_the_totals(data_dir, resourc
     assert not (data_dir / "output" / "ventas_procesadas.parquet").exists()
 
 
+def test_a_checks_lines_count_blank_lines_and_values_on_several_lines(data_dir, resources):
+    write_sales(data_dir, ["2024-01-01,\"Café\nmolido\",Alimentación,4.5,2,1", "",
+                           "2024-01-02,Café,Alimentación,-4.5,2,1"])
+    result = materialize(resources, raise_on_error=False)
+    check = checks_of(result)["precio_no_negativo"]
+    # header, a sale on lines 2 and 3, a blank line 4: the negative price is on line 5
+    assert re.search(r"\|\s+5 \|\s+-4.5 \|", check.metadata["first rows"].value)
+
+
 def test_a_fractional_or_zero_quantity_fails_its_check(data_dir, resources):
     write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2.5,1",
                            "2024-01-02,Café,Alimentación,4.5,0,1",

@@ -374,8 +374,7 @@ def _diagnose(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat, b
     elif message.startswith("CSV parse error") or "straddling object" in message:
         problem = _shape_problem(path, fmt, block_size)
     else:
-        problems = _invalid_values(path, expected, fmt)
-        problem = problems and f"{path} has values that cannot be read: " + " ".join(problems)
+        problem = _invalid_values(path, expected, fmt)
     return InputFileError(problem or f"{path} could not be read: {message}")
 
 
@@ -432,8 +431,10 @@ def _shape_problem(path: Path, fmt: CsvFormat, block_size: int) -> str | None:
     return None
 
 
-def _invalid_values(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat) -> list[str]:
-    """One sentence per column with values that do not convert, naming the first few lines."""
+def _invalid_values(path: Path, expected: Mapping[str, pa.DataType],
+                    fmt: CsvFormat) -> str | None:
+    """The first value that does not convert, with its line and column; then, per column, how
+    many do not and the first few lines; then the fix."""
     as_text = {name: pa.string() for name in expected}
     examples: dict[str, list[tuple[int, str]]] = {}
     counts: dict[str, int] = {}
@@ -448,13 +449,18 @@ def _invalid_values(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFor
                 shown += [(first_record + index, value) for index, value
                           in frame[name][bad].head(MAX_EXAMPLES - len(shown)).items()]
         first_record += len(frame)
+    if not counts:
+        return None
     lines = line_numbers(path, fmt, (index for shown in examples.values() for index, _ in shown))
-    return [
+    index, value, name = min((index, value, name) for name, shown in examples.items()
+                             for index, value in shown)
+    first = (f"{path}, line {lines.get(index, '?')}, column '{fmt.columns[name]}': {value!r} "
+             f"{_wanted(expected[name], fmt, one=True)}.")
+    in_all = "; ".join(
         f"{counts[name]} value(s) in column '{fmt.columns[name]}' {_wanted(kind, fmt)} ("
         + "; ".join(f"line {lines.get(index, '?')}: {value!r}" for index, value in examples[name])
-        + "). Correct them, or empty those fields to drop the rows."
-        for name, kind in expected.items() if name in counts
-    ]
+        + ")" for name, kind in expected.items() if name in counts)
+    return f"{first} In all: {in_all}. Correct them, or empty those fields to drop the rows."
 
 
 def _unconvertible(values: pd.Series, kind: pa.DataType, fmt: CsvFormat) -> pd.Series:
@@ -476,12 +482,13 @@ def _readable(value: str, kind: pa.DataType, fmt: CsvFormat) -> bool:
     return bool(re.fullmatch(FLOAT.format(point=point), text, re.ASCII | re.IGNORECASE))
 
 
-def _wanted(kind: pa.DataType, fmt: CsvFormat) -> str:
+def _wanted(kind: pa.DataType, fmt: CsvFormat, one: bool = False) -> str:
+    are = "is not a" if one else "are not"
     if pa.types.is_date(kind):
-        return f"are not dates written {fmt.date_format}"
+        return f"{are} date{'' if one else 's'} written {fmt.date_format}"
     if pa.types.is_integer(kind):
-        return "are not whole numbers"
-    return f"are not numbers (this file writes decimals as 12{fmt.decimal_point}50)"
+        return f"{are} whole number{'' if one else 's'}"
+    return f"{are} number{'' if one else 's'} written like 12{fmt.decimal_point}50"
 
 
 def _dates(text: pa.Array, date_format: str) -> pa.Array:

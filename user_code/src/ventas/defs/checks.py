@@ -1,23 +1,30 @@
 """Data-quality checks on the sales as they arrive, shown beside ventas_raw in the UI.
 
-The blocking ones stop a run before bad numbers reach the totals. Row numbers
-in their metadata are lines of ventas.csv (line 1 is the header).
+The blocking ones stop a run before bad numbers reach the totals. Rows in their metadata
+are named by their line in ventas.csv.
 """
 
 import dagster as dg
 import pandas as pd
 
-from ventas.csv_input import FIRST_DATA_LINE, VENTAS_COLUMNS
+from ventas.csv_input import VENTAS_COLUMNS, InputFileError, inspect_csv, line_numbers
 from ventas.defs.assets import ventas_raw
+from ventas.defs.resources import DataDirectory
 from ventas.tables import Table
 
 MAX_NULL_SHARE = 0.05
 
 
-def _lines(rows: pd.Series) -> dg.MetadataValue:
-    """The first offending rows as a table of CSV line and value."""
+def _lines(rows: pd.Series, sales_data: DataDirectory) -> dg.MetadataValue:
+    """The first offending rows as a table of their line in ventas.csv and value."""
     shown = rows.head(10)
-    table = pd.DataFrame({"line": shown.index + FIRST_DATA_LINE, "value": shown.to_numpy()})
+    path = sales_data.file("ventas.csv")
+    try:
+        lines = line_numbers(path, inspect_csv(path, VENTAS_COLUMNS), shown.index)
+    except InputFileError:  # the file changed since: say which record it was
+        lines = {}
+    table = pd.DataFrame({"line": [lines.get(i, f"record {i + 1}") for i in shown.index],
+                          "value": shown.to_numpy()})
     return dg.MetadataValue.md(table.to_markdown(index=False))
 
 
@@ -36,26 +43,27 @@ def columnas_requeridas(ventas_raw: Table) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset=ventas_raw, blocking=True, description="No price is negative.")
-def precio_no_negativo(ventas_raw: Table) -> dg.AssetCheckResult:
+def precio_no_negativo(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
     precio = ventas_raw.read(["precio"])["precio"]
     negativos = precio[precio < 0]
     return dg.AssetCheckResult(
         passed=negativos.empty,
         metadata={"negative prices": len(negativos),
                   **({"lowest price": float(precio.min())} if precio.notna().any() else {}),
-                  **({"first rows": _lines(negativos)} if len(negativos) else {})},
+                  **({"first rows": _lines(negativos, sales_data)} if len(negativos) else {})},
     )
 
 
 @dg.asset_check(asset=ventas_raw, blocking=True,
                 description="Every quantity is a whole number of at least 1.")
-def cantidad_entera_positiva(ventas_raw: Table) -> dg.AssetCheckResult:
+def cantidad_entera_positiva(ventas_raw: Table,
+                             sales_data: DataDirectory) -> dg.AssetCheckResult:
     cantidad = ventas_raw.read(["cantidad"])["cantidad"].dropna()
     malas = cantidad[(cantidad < 1) | (cantidad % 1 != 0)]
     return dg.AssetCheckResult(
         passed=malas.empty,
         metadata={"bad quantities": len(malas),
-                  **({"first rows": _lines(malas)} if len(malas) else {})},
+                  **({"first rows": _lines(malas, sales_data)} if len(malas) else {})},
     )
 
 
