@@ -1,8 +1,10 @@
-"""deploy/daemon.py: the daemon's retry decision waits for a failed run's final status.
+"""deploy/daemon.py: the daemon's retry decision waits for a failed run's final status, and
+retries a run whose step failed on a lost database connection (but not on bad input).
 
-Dagster stores a RUN_FAILURE event and sets the run's status in two steps; these
-tests read the run between the two, as the daemon's event-log consumer sometimes
-does, on a real (SQLite) instance and Dagster's own retry code. No Docker.
+Dagster stores a RUN_FAILURE event and sets the run's status in two steps; some tests read
+the run between the two, as the daemon's event-log consumer sometimes does. All of them run
+on a real (SQLite) instance and Dagster's own retry code, configured as dagster.yaml is.
+No Docker.
 """
 
 import importlib.util
@@ -12,8 +14,10 @@ import time
 import dagster as dg
 import pytest
 from compose_stack import REPO
-from dagster._core.events import DagsterEvent, DagsterEventType
+from dagster._core.events import DagsterEvent, DagsterEventType, RunFailureReason, StepFailureData
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
+from dagster_shared.error import SerializableErrorInfo
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus, RunsFilter
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import EmptyWorkspaceTarget
@@ -24,6 +28,9 @@ from dagster._daemon.auto_run_reexecution.event_log_consumer import (
 spec = importlib.util.spec_from_file_location("daemon_wrapper", REPO / "deploy" / "daemon.py")
 daemon = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(daemon)
+assert daemon.MOVED is None, f"Dagster moved what deploy/daemon.py patches: {daemon.MOVED!r}"
+RETRIES = {"run_retries": {"enabled": True, "max_retries": 2,
+                           "retry_on_asset_or_op_failure": False}}
 
 # Dagster's retry code reaches this for a run it decided to retry; this run has no
 # code location to be retried from, so the attempt stops here, observably.
@@ -34,8 +41,7 @@ ATTEMPTED = "Run does not have an external job origin, unable to retry the run."
 def half_failed():
     """A STARTED run whose RUN_FAILURE event is stored but whose status is not yet set,
     a function that sets it, and a daemon workspace, on an instance with run retries."""
-    overrides = {"run_retries": {"enabled": True, "max_retries": 2}}
-    with dg.instance_for_test(overrides=overrides) as instance:
+    with dg.instance_for_test(overrides=RETRIES) as instance:
         run = instance.add_run(DagsterRun(job_name="procesar_ventas",
                                           status=DagsterRunStatus.STARTED))
         event = DagsterEvent(event_type_value=DagsterEventType.RUN_FAILURE.value,
@@ -83,5 +89,76 @@ def test_the_wrapper_waits_for_the_status_and_then_retries(half_failed):
 
 
 def test_the_wrapper_is_what_the_daemons_consumer_calls():
+    daemon.patch()
     assert EventLogConsumerDaemon().handle_updated_runs_fns == [
         daemon.decide_retries_once_finished]
+
+
+def store(instance, run, event: DagsterEvent) -> None:
+    instance.handle_new_event(EventLogEntry(
+        error_info=None, level=logging.ERROR, user_message="", run_id=run.run_id,
+        timestamp=time.time(), dagster_event=event))
+
+
+@pytest.fixture
+def step_failed():
+    """A function that makes a run whose step failed with an error of the given class,
+    failed as the run worker fails it, on an instance configured as dagster.yaml is."""
+    with dg.instance_for_test(overrides=RETRIES) as instance:
+        def failed_run(error_class: str, retry_of: DagsterRun | None = None) -> DagsterRun:
+            lineage = {} if retry_of is None else {
+                "parent_run_id": retry_of.run_id,
+                "root_run_id": retry_of.root_run_id or retry_of.run_id}
+            run = instance.add_run(DagsterRun(
+                job_name="procesar_ventas", status=DagsterRunStatus.STARTED, **lineage,
+                tags={RUN_FAILURE_REASON_TAG: RunFailureReason.STEP_FAILURE.value,
+                      **{f"dagster/{key}": value for key, value in lineage.items()}}))
+            error = SerializableErrorInfo(message=f"{error_class}: ...\n", stack=[],
+                                          cls_name=error_class)
+            store(instance, run, DagsterEvent(
+                event_type_value=DagsterEventType.STEP_FAILURE.value, job_name=run.job_name,
+                step_key="ventas_por_categoria",
+                event_specific_data=StepFailureData(error=error, user_failure_data=None)))
+            store(instance, run, DagsterEvent(
+                event_type_value=DagsterEventType.RUN_FAILURE.value, job_name=run.job_name,
+                message="Steps failed: ['ventas_por_categoria']."))
+            return instance.get_run_by_id(run.run_id)
+
+        with WorkspaceProcessContext(instance, EmptyWorkspaceTarget()) as workspace:
+            yield instance, failed_run, workspace
+
+
+def test_dagster_does_not_retry_a_step_that_lost_the_database(step_failed):
+    """Why deploy/daemon.py retries such runs. If this fails, Dagster retries them itself."""
+    instance, failed_run, workspace = step_failed
+    run = failed_run("OperationalError")
+    assert run.tags[WILL_RETRY_TAG] == "false"
+    decide(daemon.decide_retries, instance, run, workspace)
+    assert not retry_attempted(instance, run)
+
+
+def test_the_wrapper_retries_a_step_that_lost_the_database(step_failed):
+    instance, failed_run, workspace = step_failed
+    run = failed_run("OperationalError")
+    decide(daemon.decide_retries_once_finished, instance, run, workspace)
+    assert retry_attempted(instance, run)
+    assert instance.get_run_by_id(run.run_id).tags[WILL_RETRY_TAG] == "true"
+
+
+def test_the_wrapper_does_not_retry_bad_input(step_failed):
+    instance, failed_run, workspace = step_failed
+    run = failed_run("InputFileError")
+    decide(daemon.decide_retries_once_finished, instance, run, workspace)
+    assert not retry_attempted(instance, run)
+    assert instance.get_run_by_id(run.run_id).tags[WILL_RETRY_TAG] == "false"
+
+
+def test_the_wrapper_retries_no_more_than_max_retries(step_failed):
+    instance, failed_run, workspace = step_failed
+    first = failed_run("OperationalError")
+    # Two retries of it already, the last failed on the database too: no third.
+    second = failed_run("OperationalError", retry_of=first)
+    third = failed_run("OperationalError", retry_of=second)
+    decide(daemon.decide_retries_once_finished, instance, third, workspace)
+    assert not retry_attempted(instance, third)
+
