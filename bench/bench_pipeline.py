@@ -68,8 +68,11 @@ assert result.success
 
 def standalone(csv: Path) -> None:
     data = data_dir_with(csv)
-    env = {**os.environ, "VENTAS_DATA_DIR": str(data),
-           "PYTHONPATH": str(REPO / "user_code" / "src")}
+    env = {
+        **os.environ,
+        "VENTAS_DATA_DIR": str(data),
+        "PYTHONPATH": str(REPO / "user_code" / "src"),
+    }
     try:
         start = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-c", CHILD], env=env)
@@ -78,8 +81,10 @@ def standalone(csv: Path) -> None:
         if os.waitstatus_to_exitcode(status) != 0:
             raise RuntimeError("the standalone run failed")
         peak = usage.ru_maxrss / 1024
-        print(f"  standalone: {wall:.1f} s, peak RSS {peak:,.0f} MB "
-              "(Python start-up and imports included)")
+        print(
+            f"  standalone: {wall:.1f} s, peak RSS {peak:,.0f} MB "
+            "(Python start-up and imports included)"
+        )
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -87,10 +92,16 @@ def standalone(csv: Path) -> None:
 def _cgroup_memory(container_id: str) -> int | None:
     """Memory in use without page cache, as `docker stats` shows it (cgroup v2 or v1)."""
     for usage_file, stat_file, cache_key in (
-        (f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.current",
-         f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.stat", "inactive_file"),
-        (f"/sys/fs/cgroup/memory/docker/{container_id}/memory.usage_in_bytes",
-         f"/sys/fs/cgroup/memory/docker/{container_id}/memory.stat", "total_inactive_file"),
+        (
+            f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.current",
+            f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.stat",
+            "inactive_file",
+        ),
+        (
+            f"/sys/fs/cgroup/memory/docker/{container_id}/memory.usage_in_bytes",
+            f"/sys/fs/cgroup/memory/docker/{container_id}/memory.stat",
+            "total_inactive_file",
+        ),
     ):
         try:
             usage = int(Path(usage_file).read_text())
@@ -113,8 +124,17 @@ class PeakMemory:
         container = ""
         while not container and not self._stop.wait(0.2):
             container = subprocess.run(
-                ["docker", "ps", "-q", "--no-trunc", "--filter", f"label=dagster/run_id={self.run_id}"],
-                capture_output=True, text=True).stdout.strip()
+                [
+                    "docker",
+                    "ps",
+                    "-q",
+                    "--no-trunc",
+                    "--filter",
+                    f"label=dagster/run_id={self.run_id}",
+                ],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
         while not self._stop.wait(0.05):
             value = _cgroup_memory(container)
             if value:
@@ -144,15 +164,22 @@ def through_stack(csvs: list[Path], repeat: int) -> None:
                     wall = time.perf_counter() - start
                 assert run["status"] == "SUCCESS", run
                 peak = f"{memory.peak / 1e6:,.0f} MB" if memory.peak else "not readable here"
-                print(f"  {csv.name}: launch -> SUCCESS {wall:.1f} s, "
-                      f"run container peak memory {peak}", flush=True)
+                print(
+                    f"  {csv.name}: launch -> SUCCESS {wall:.1f} s, "
+                    f"run container peak memory {peak}",
+                    flush=True,
+                )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()),
-                        help="where generated CSVs are kept between runs")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()),
+        help="where generated CSVs are kept between runs",
+    )
     parser.add_argument("--standalone-only", action="store_true")
     parser.add_argument("--repeat", type=int, default=2, help="runs per file through the stack")
     args = parser.parse_args()

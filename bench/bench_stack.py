@@ -20,8 +20,15 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from compose_stack import (FINISHED, ApiLoad, Stack, docker, new_project_name,  # noqa: E402
-                           project_copy, wait_until)
+from compose_stack import (
+    FINISHED,
+    ApiLoad,
+    Stack,
+    docker,
+    new_project_name,
+    project_copy,
+    wait_until,
+)
 
 BASE_IMAGE = "python:3.13-slim"
 
@@ -55,8 +62,10 @@ def measure_images(stack: Stack) -> None:
     base = image_size(BASE_IMAGE)
     for name in ("user_code", "dagster"):
         size = image_size(f"{stack.project}-{name}")
-        print(f"image {name}: {mb(size)} ({mb(size - base)} on top of {BASE_IMAGE}, "
-              f"which is {mb(base)} here)")
+        print(
+            f"image {name}: {mb(size)} ({mb(size - base)} on top of {BASE_IMAGE}, "
+            f"which is {mb(base)} here)"
+        )
 
 
 def measure_startup(stack: Stack) -> None:
@@ -78,9 +87,13 @@ def measure_startup(stack: Stack) -> None:
 def measure_redeploy(stack: Stack) -> None:
     """`up -d --build user_code` after adding an asset, until the UI's API lists it."""
     assets = stack.project_dir / "user_code/src/ventas/defs/assets.py"
-    assets.write_text(assets.read_text() + (
-        "\n\n@dg.asset\ndef recien_desplegado() -> pd.DataFrame:\n"
-        "    return pd.DataFrame({'x': [1]})\n"))
+    assets.write_text(
+        assets.read_text()
+        + (
+            "\n\n@dg.asset\ndef recien_desplegado() -> pd.DataFrame:\n"
+            "    return pd.DataFrame({'x': [1]})\n"
+        )
+    )
 
     def visible() -> bool:
         location = stack.location()["locationOrLoadError"]
@@ -89,8 +102,10 @@ def measure_redeploy(stack: Stack) -> None:
     start = time.perf_counter()
     stack.compose("up", "--detach", "--build", "user_code")
     wait_until(visible, 120, "the new asset", interval=0.1)
-    print(f"redeploy (up -d --build user_code) -> new asset visible: "
-          f"{time.perf_counter() - start:.1f} s")
+    print(
+        f"redeploy (up -d --build user_code) -> new asset visible: "
+        f"{time.perf_counter() - start:.1f} s"
+    )
 
 
 def measure_runs(stack: Stack, runs: int, job: str = "procesar_ventas") -> None:
@@ -112,8 +127,10 @@ def measure_runs(stack: Stack, runs: int, job: str = "procesar_ventas") -> None:
             if phase in seen:
                 phases[phase].append(seen[phase])
     detail = ", ".join(f"{p} at {statistics.median(t):.1f} s" for p, t in phases.items() if t)
-    print(f"launch -> SUCCESS of {job}: median {statistics.median(totals):.1f} s over {runs} "
-          f"runs (min {min(totals):.1f}, max {max(totals):.1f}); {detail}")
+    print(
+        f"launch -> SUCCESS of {job}: median {statistics.median(totals):.1f} s over {runs} "
+        f"runs (min {min(totals):.1f}, max {max(totals):.1f}); {detail}"
+    )
 
 
 def measure_api_under_load(stack: Stack, runs: int = 10, clients: int = 10) -> None:
@@ -122,33 +139,46 @@ def measure_api_under_load(stack: Stack, runs: int = 10, clients: int = 10) -> N
         launched = [stack.launch("procesar_ventas") for _ in range(runs)]
         for run_id in launched:
             stack.wait_for_run(run_id, timeout=600, interval=1.0)
-    print(f"API with {clients} clients polling during {runs} runs: {len(load.latencies)} "
-          f"requests, p50 {load.percentile(0.5) * 1000:.0f} ms, "
-          f"p95 {load.percentile(0.95) * 1000:.0f} ms, errors {len(load.errors)}")
+    print(
+        f"API with {clients} clients polling during {runs} runs: {len(load.latencies)} "
+        f"requests, p50 {load.percentile(0.5) * 1000:.0f} ms, "
+        f"p95 {load.percentile(0.95) * 1000:.0f} ms, errors {len(load.errors)}"
+    )
 
 
 def measure_idle_memory(stack: Stack) -> None:
     time.sleep(10)  # let start-up settle
-    names = [info["Name"].lstrip("/") for info in stack.containers().values()
-             if info["State"]["Running"]]  # not the one-shot migrate, long finished
+    names = [
+        info["Name"].lstrip("/") for info in stack.containers().values() if info["State"]["Running"]
+    ]  # not the one-shot migrate, long finished
     out = docker("stats", "--no-stream", "--format", "{{json .}}", *names).stdout
     rows = [json.loads(line) for line in out.splitlines()]
-    print("idle memory: " + ", ".join(
-        f"{r['Name'].removeprefix(stack.project + '-').removesuffix('-1')} "
-        f"{r['MemUsage'].split(' / ')[0]}" for r in rows))
+    print(
+        "idle memory: "
+        + ", ".join(
+            f"{r['Name'].removeprefix(stack.project + '-').removesuffix('-1')} "
+            f"{r['MemUsage'].split(' / ')[0]}"
+            for r in rows
+        )
+    )
 
 
 def measure_idle_cpu(stack: Stack, seconds: float = 30) -> None:
     """CPU used by the idle stack (health checks, daemon loops, UI polling) over `seconds`."""
-    ids = {service: info["Id"] for service, info in stack.containers().items()
-           if info["State"]["Running"]}
+    ids = {
+        service: info["Id"]
+        for service, info in stack.containers().items()
+        if info["State"]["Running"]
+    }
 
     def cpu_ns() -> dict[str, int]:
         # cgroup v2 first, then v1; containers run in system.slice or docker/.
         found = {}
         for service, cid in ids.items():
-            for path in (f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat",
-                         f"/sys/fs/cgroup/docker/{cid}/cpu.stat"):
+            for path in (
+                f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat",
+                f"/sys/fs/cgroup/docker/{cid}/cpu.stat",
+            ):
                 try:
                     text = Path(path).read_text()
                 except OSError:
@@ -158,8 +188,9 @@ def measure_idle_cpu(stack: Stack, seconds: float = 30) -> None:
                 break
             else:
                 try:
-                    found[service] = int(Path(
-                        f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage").read_text())
+                    found[service] = int(
+                        Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage").read_text()
+                    )
                 except OSError:
                     pass
         return found
@@ -171,8 +202,11 @@ def measure_idle_cpu(stack: Stack, seconds: float = 30) -> None:
     time.sleep(seconds)
     after = cpu_ns()
     shares = {s: (after[s] - before[s]) / 1e9 / seconds * 100 for s in before}
-    print(f"idle CPU over {seconds:.0f} s (% of one core): " + ", ".join(
-        f"{s} {v:.1f}" for s, v in shares.items()) + f"; total {sum(shares.values()):.1f}")
+    print(
+        f"idle CPU over {seconds:.0f} s (% of one core): "
+        + ", ".join(f"{s} {v:.1f}" for s, v in shares.items())
+        + f"; total {sum(shares.values()):.1f}"
+    )
 
 
 def main() -> None:

@@ -61,14 +61,74 @@ CATALOGO: dict[str, list[tuple[str, float]]] = {
         ("Mochila escolar", 32.0),
     ],
 }
-NOMBRES = ["Lucía", "Hugo", "Martina", "Mateo", "Sofía", "Martín", "María", "Pablo", "Julia",
-           "Álvaro", "Paula", "Leo", "Valeria", "Daniel", "Emma", "Alejandro", "Noa", "Adrián",
-           "Carmen", "Íñigo", "Irene", "Jesús", "Nuria", "Óscar"]
-APELLIDOS = ["García", "Rodríguez", "González", "Fernández", "López", "Martínez", "Sánchez",
-             "Pérez", "Gómez", "Martín", "Jiménez", "Ruiz", "Hernández", "Díaz", "Muñoz",
-             "Álvarez", "Romero", "Navarro", "Torres", "Domínguez", "Vázquez", "Gil", "Núñez"]
-CIUDADES = ["Madrid", "Barcelona", "Valencia", "Sevilla", "Zaragoza", "Málaga", "Bilbao",
-            "Alicante", "Córdoba", "Valladolid", "Vigo", "Gijón", "A Coruña", "Cádiz", "León"]
+NOMBRES = [
+    "Lucía",
+    "Hugo",
+    "Martina",
+    "Mateo",
+    "Sofía",
+    "Martín",
+    "María",
+    "Pablo",
+    "Julia",
+    "Álvaro",
+    "Paula",
+    "Leo",
+    "Valeria",
+    "Daniel",
+    "Emma",
+    "Alejandro",
+    "Noa",
+    "Adrián",
+    "Carmen",
+    "Íñigo",
+    "Irene",
+    "Jesús",
+    "Nuria",
+    "Óscar",
+]
+APELLIDOS = [
+    "García",
+    "Rodríguez",
+    "González",
+    "Fernández",
+    "López",
+    "Martínez",
+    "Sánchez",
+    "Pérez",
+    "Gómez",
+    "Martín",
+    "Jiménez",
+    "Ruiz",
+    "Hernández",
+    "Díaz",
+    "Muñoz",
+    "Álvarez",
+    "Romero",
+    "Navarro",
+    "Torres",
+    "Domínguez",
+    "Vázquez",
+    "Gil",
+    "Núñez",
+]
+CIUDADES = [
+    "Madrid",
+    "Barcelona",
+    "Valencia",
+    "Sevilla",
+    "Zaragoza",
+    "Málaga",
+    "Bilbao",
+    "Alicante",
+    "Córdoba",
+    "Valladolid",
+    "Vigo",
+    "Gijón",
+    "A Coruña",
+    "Cádiz",
+    "León",
+]
 SEGMENTOS = ["Particular", "Particular", "Particular", "Autónomo", "Empresa"]
 COLUMNAS = ["fecha", "producto", "categoria", "precio", "cantidad", "usuario_id"]
 NULLABLE = ["fecha", "producto", "categoria", "precio", "cantidad", "usuario_id"]
@@ -99,8 +159,14 @@ def generate(
             # Prices move around the typical price (offers, regional differences).
             precio = round(base * rng.uniform(0.85, 1.15), 2)
             cantidad = min(1 + int(rng.expovariate(0.6)), 20)
-            row = [rng.choice(fechas), producto, categoria, f"{precio:.2f}", cantidad,
-                   rng.randint(1, usuarios)]
+            row = [
+                rng.choice(fechas),
+                producto,
+                categoria,
+                f"{precio:.2f}",
+                cantidad,
+                rng.randint(1, usuarios),
+            ]
             if null_share and rng.random() < null_share:
                 row[COLUMNAS.index(rng.choice(NULLABLE))] = ""
             batch.append(row)
@@ -122,11 +188,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--null-share", type=float, default=0.0,
-                        help="share of rows with one empty field (default 0)")
+    parser.add_argument(
+        "--null-share",
+        type=float,
+        default=0.0,
+        help="share of rows with one empty field (default 0)",
+    )
     parser.add_argument("--out", type=Path, help="output file (default: standard output)")
-    parser.add_argument("--usuarios-out", type=Path,
-                        help="write the customers file (usuario_id 1..200) here instead")
+    parser.add_argument(
+        "--usuarios-out",
+        type=Path,
+        help="write the customers file (usuario_id 1..200) here instead",
+    )
     args = parser.parse_args(argv)
     if args.usuarios_out:
         with args.usuarios_out.open("w", encoding="utf-8", newline="") as out:

@@ -33,8 +33,11 @@ try:
     from dagster._core.events import DagsterEventType, RunFailureReason
     from dagster._core.execution.retries import auto_reexecution_should_retry_run
     from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
-    from dagster._core.storage.tags import (RETRY_ON_ASSET_OR_OP_FAILURE_TAG,
-                                            RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG)
+    from dagster._core.storage.tags import (
+        RETRY_ON_ASSET_OR_OP_FAILURE_TAG,
+        RUN_FAILURE_REASON_TAG,
+        WILL_RETRY_TAG,
+    )
     from dagster._daemon.auto_run_reexecution import event_log_consumer
 
     decide_retries = event_log_consumer.consume_new_runs_for_automatic_reexecution
@@ -51,7 +54,8 @@ DATABASE_ERRORS = {"OperationalError", "InterfaceError", "DagsterPostgresExcepti
 def lost_the_database(instance, run) -> bool:
     """Whether a step of `run` failed because the connection to the database was lost."""
     for record in instance.get_records_for_run(
-            run.run_id, of_type=DagsterEventType.STEP_FAILURE).records:
+        run.run_id, of_type=DagsterEventType.STEP_FAILURE
+    ).records:
         error = record.event_log_entry.dagster_event.step_failure_data.error
         while error is not None:
             if error.cls_name in DATABASE_ERRORS:
@@ -66,24 +70,31 @@ def retry_database_failures(instance, records, logger):
     changed = []
     for record in records:
         run = record.dagster_run
-        if (run.status == DagsterRunStatus.FAILURE and run.tags.get(WILL_RETRY_TAG) == "false"
-                and run.tags.get(RUN_FAILURE_REASON_TAG) == RunFailureReason.STEP_FAILURE.value
-                and lost_the_database(instance, run)):
+        if (
+            run.status == DagsterRunStatus.FAILURE
+            and run.tags.get(WILL_RETRY_TAG) == "false"
+            and run.tags.get(RUN_FAILURE_REASON_TAG) == RunFailureReason.STEP_FAILURE.value
+            and lost_the_database(instance, run)
+        ):
             # Dagster's own count of retries, as if step failures were retried.
             as_infrastructure = run.with_tags({RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "true"})
-            if auto_reexecution_should_retry_run(instance, as_infrastructure,
-                                                 RunFailureReason.STEP_FAILURE):
+            if auto_reexecution_should_retry_run(
+                instance, as_infrastructure, RunFailureReason.STEP_FAILURE
+            ):
                 instance.add_run_tags(run.run_id, {WILL_RETRY_TAG: "true"})
                 instance.report_engine_event(
                     "A step failed because the connection to the instance's database was lost "
                     "(Postgres restarting?), not because of the run's code or data: retrying.",
-                    run)
+                    run,
+                )
                 logger.info(f"Run {run.run_id} failed on the database connection: retrying it.")
                 changed.append(run.run_id)
     if not changed:
         return records
-    fresh = {r.dagster_run.run_id: r for r in instance.get_run_records(
-        filters=RunsFilter(run_ids=changed))}
+    fresh = {
+        r.dagster_run.run_id: r
+        for r in instance.get_run_records(filters=RunsFilter(run_ids=changed))
+    }
     return [fresh.get(r.dagster_run.run_id, r) for r in records]
 
 
@@ -94,8 +105,9 @@ def decide_retries_once_finished(workspace_process_context, run_records, logger)
     records = {record.dagster_run.run_id: record for record in run_records}
     deadline = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < deadline:
-        pending = [run_id for run_id, record in records.items()
-                   if not record.dagster_run.is_finished]
+        pending = [
+            run_id for run_id, record in records.items() if not record.dagster_run.is_finished
+        ]
         if not pending:
             break
         yield  # the daemon's heartbeat goes on while this waits
@@ -113,10 +125,13 @@ def patch() -> None:
 
 if __name__ == "__main__":
     if MOVED is not None:
-        warnings.warn(f"deploy/daemon.py: Dagster's run-retry internals moved ({MOVED!r}); "
-                      "starting the stock dagster-daemon: a run that fails while the daemon "
-                      "reads it, or on a lost database connection, may not be retried. Update "
-                      "or remove deploy/daemon.py.", stacklevel=1)
+        warnings.warn(
+            f"deploy/daemon.py: Dagster's run-retry internals moved ({MOVED!r}); "
+            "starting the stock dagster-daemon: a run that fails while the daemon "
+            "reads it, or on a lost database connection, may not be retried. Update "
+            "or remove deploy/daemon.py.",
+            stacklevel=1,
+        )
         os.execvp("dagster-daemon", ["dagster-daemon", *sys.argv[1:]])
     patch()
     from dagster._daemon.cli import main

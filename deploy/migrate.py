@@ -10,8 +10,12 @@ import os
 import re
 import sys
 
-POSTGRES_SETTINGS = ("DAGSTER_POSTGRES_HOST", "DAGSTER_POSTGRES_USER", "DAGSTER_POSTGRES_PASSWORD",
-                     "DAGSTER_POSTGRES_DB")
+POSTGRES_SETTINGS = (
+    "DAGSTER_POSTGRES_HOST",
+    "DAGSTER_POSTGRES_USER",
+    "DAGSTER_POSTGRES_PASSWORD",
+    "DAGSTER_POSTGRES_DB",
+)
 
 
 def fail(message: str) -> None:
@@ -20,11 +24,16 @@ def fail(message: str) -> None:
 
 
 def check_settings() -> None:
-    missing = [name for name in (*POSTGRES_SETTINGS, "DAGSTER_MAX_CONCURRENT_RUNS")
-               if not os.environ.get(name)]
+    missing = [
+        name
+        for name in (*POSTGRES_SETTINGS, "DAGSTER_MAX_CONCURRENT_RUNS")
+        if not os.environ.get(name)
+    ]
     if missing:
-        fail(f"missing environment variable(s) {', '.join(missing)}: docker-compose.yml sets "
-             "them from .env (see .env.example).")
+        fail(
+            f"missing environment variable(s) {', '.join(missing)}: docker-compose.yml sets "
+            "them from .env (see .env.example)."
+        )
     limit = os.environ["DAGSTER_MAX_CONCURRENT_RUNS"]
     if not re.fullmatch(r"-?[0-9]+", limit) or int(limit) < -1:
         fail(f"DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole number of runs (-1: no limit).")
@@ -35,18 +44,23 @@ def check_postgres() -> None:
 
     host, user, password, db = (os.environ[name] for name in POSTGRES_SETTINGS)
     try:
-        psycopg2.connect(host=host, port=5432, user=user, password=password, dbname=db,
-                         connect_timeout=10).close()
+        psycopg2.connect(
+            host=host, port=5432, user=user, password=password, dbname=db, connect_timeout=10
+        ).close()
     except psycopg2.OperationalError as error:
         text = str(error).strip()
         if "password authentication failed" in text:
-            fail(f"Postgres refused the password of user {user!r}. POSTGRES_PASSWORD takes "
-                 "effect only when the postgres volume is first created: set it back to the "
-                 "password the volume was created with, or erase the run history with "
-                 "`docker compose down -v`.")
+            fail(
+                f"Postgres refused the password of user {user!r}. POSTGRES_PASSWORD takes "
+                "effect only when the postgres volume is first created: set it back to the "
+                "password the volume was created with, or erase the run history with "
+                "`docker compose down -v`."
+            )
         if f'database "{db}" does not exist' in text:
-            fail(f"Postgres has no database {db!r}. POSTGRES_DB takes effect only when the "
-                 "postgres volume is first created: set it back, or `docker compose down -v`.")
+            fail(
+                f"Postgres has no database {db!r}. POSTGRES_DB takes effect only when the "
+                "postgres volume is first created: set it back, or `docker compose down -v`."
+            )
         fail(f"cannot connect to Postgres at {host}:5432 as {user!r}: {text}")
 
 

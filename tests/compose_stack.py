@@ -75,8 +75,19 @@ LOCATION_QUERY = """
 def project_copy(parent: Path) -> Path:
     """A copy of the project in `parent`, to edit as a user edits their checkout."""
     target = parent / "ventas"
-    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns(
-        ".git", ".venv*", "__pycache__", ".pytest_cache", "output", "archive", ".tmp_dagster_home_*"))
+    shutil.copytree(
+        REPO,
+        target,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv*",
+            "__pycache__",
+            ".pytest_cache",
+            "output",
+            "archive",
+            ".tmp_dagster_home_*",
+        ),
+    )
     return target
 
 
@@ -87,8 +98,9 @@ def free_port() -> int:
 
 
 def docker(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], check=check, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        ["docker", *args], check=check, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def as_root(directory: Path, *command: str) -> None:
@@ -122,23 +134,39 @@ class Stack:
     def env(self) -> dict[str, str]:
         """Only what Docker needs from the caller's environment, and no .env file: a user's
         own settings (exported, or in the checkout's .env) never reach a test's stack."""
-        env = {k: v for k, v in os.environ.items()
-               if k in ("PATH", "HOME", "TMPDIR", "XDG_RUNTIME_DIR")
-               or k.startswith(("DOCKER_", "BUILDKIT_", "BUILDX_"))}
-        env.update(COMPOSE_ENV_FILES=os.devnull, COMPOSE_PROJECT_NAME=self.project,
-                   DAGSTER_WEBSERVER_PORT=str(self.port), VENTAS_DATA_DIR=str(self.data_dir))
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k in ("PATH", "HOME", "TMPDIR", "XDG_RUNTIME_DIR")
+            or k.startswith(("DOCKER_", "BUILDKIT_", "BUILDX_"))
+        }
+        env.update(
+            COMPOSE_ENV_FILES=os.devnull,
+            COMPOSE_PROJECT_NAME=self.project,
+            DAGSTER_WEBSERVER_PORT=str(self.port),
+            VENTAS_DATA_DIR=str(self.data_dir),
+        )
         env.update(self.extra_env)
         return env
 
     # --- docker compose -------------------------------------------------------------
 
-    def compose(self, *args: str, check: bool = True, timeout: float = 900
-                ) -> subprocess.CompletedProcess:
-        result = subprocess.run(["docker", "compose", *args], cwd=self.project_dir, env=self.env,
-                                capture_output=True, text=True, timeout=timeout)
+    def compose(
+        self, *args: str, check: bool = True, timeout: float = 900
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            ["docker", "compose", *args],
+            cwd=self.project_dir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
-            raise RuntimeError(f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
-                               f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            raise RuntimeError(
+                f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
         return result
 
     def prepare_data(self) -> None:
@@ -161,8 +189,9 @@ class Stack:
 
     def containers(self) -> dict[str, dict]:
         """docker inspect of this project's service containers, by service name."""
-        ids = docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}"
-                     ).stdout.split()
+        ids = docker(
+            "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}"
+        ).stdout.split()
         if not ids:
             return {}
         info = json.loads(docker("inspect", *ids).stdout)
@@ -209,8 +238,11 @@ class Stack:
     # --- GraphQL --------------------------------------------------------------------
 
     def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
-        response = requests.post(f"{self.url}/graphql", timeout=timeout,
-                                 json={"query": query, "variables": variables or {}})
+        response = requests.post(
+            f"{self.url}/graphql",
+            timeout=timeout,
+            json={"query": query, "variables": variables or {}},
+        )
         if response.status_code != 200:
             raise GraphQLError(f"HTTP {response.status_code} from /graphql: {response.text[:3000]}")
         body = response.json()
@@ -237,23 +269,37 @@ class Stack:
                 raise TimeoutError(f"location {name} not loaded after {timeout}s: {entry}")
             time.sleep(0.2)
 
-    def launch(self, job: str = "procesar_ventas", run_config: dict | None = None,
-               tags: dict[str, str] | None = None, assets: list[str] | None = None,
-               checks: dict[str, list[str]] | None = None) -> str:
+    def launch(
+        self,
+        job: str = "procesar_ventas",
+        run_config: dict | None = None,
+        tags: dict[str, str] | None = None,
+        assets: list[str] | None = None,
+        checks: dict[str, list[str]] | None = None,
+    ) -> str:
         """Launch `job`, or with `assets` (and `checks`: asset -> check names) what the UI's
         "Materialize" button launches. Returns the run ID."""
         params: dict = {
-            "selector": {"repositoryLocationName": LOCATION, "repositoryName": "__repository__",
-                         "jobName": job},
+            "selector": {
+                "repositoryLocationName": LOCATION,
+                "repositoryName": "__repository__",
+                "jobName": job,
+            },
             "runConfigData": run_config or {},
-            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]},
+            "executionMetadata": {
+                "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]
+            },
         }
         if assets is not None:
             params["selector"].update(
                 jobName="__ASSET_JOB",
                 assetSelection=[{"path": [asset]} for asset in assets],
-                assetCheckSelection=[{"assetKey": {"path": [asset]}, "name": name}
-                                     for asset, names in (checks or {}).items() for name in names])
+                assetCheckSelection=[
+                    {"assetKey": {"path": [asset]}, "name": name}
+                    for asset, names in (checks or {}).items()
+                    for name in names
+                ],
+            )
         result = self.graphql(LAUNCH_MUTATION, {"params": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
             raise GraphQLError(f"launchRun returned {result}")
@@ -316,8 +362,9 @@ class ApiLoad:
         while not self._stop.is_set():
             start = time.perf_counter()
             try:
-                response = session.post(f"{self.stack.url}/graphql", json={"query": self.QUERY},
-                                        timeout=30)
+                response = session.post(
+                    f"{self.stack.url}/graphql", json={"query": self.QUERY}, timeout=30
+                )
                 if response.status_code != 200 or "errors" in response.json():
                     self.errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
             except requests.RequestException as error:
@@ -329,7 +376,7 @@ class ApiLoad:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
-    def __enter__(self) -> "ApiLoad":
+    def __enter__(self) -> ApiLoad:
         for thread in self._threads:
             thread.start()
         return self
@@ -355,8 +402,12 @@ def writing(stack: Stack, asset: str, timeout: float = 120) -> Path:
     """Wait until a run is writing `asset` (its hidden temporary file exists) and return the
     temporary file: proof that the run is in the middle of its work."""
     output = stack.data_dir / "output"
-    return wait_until(lambda: next(output.glob(f".{asset}.parquet.*.tmp"), None), timeout,
-                      f"a run writing {asset}", interval=0.05)
+    return wait_until(
+        lambda: next(output.glob(f".{asset}.parquet.*.tmp"), None),
+        timeout,
+        f"a run writing {asset}",
+        interval=0.05,
+    )
 
 
 def tags_of(run: dict) -> dict[str, str]:
@@ -366,8 +417,16 @@ def tags_of(run: dict) -> dict[str, str]:
 def crash(container: dict) -> None:
     """SIGKILL a container's main process from outside, as a crash would. (`docker kill`
     counts as a deliberate stop, which the restart policy leaves alone.)"""
-    docker("run", "--rm", "--pid", "host", "python:3.13-slim", "python", "-c",
-           f"import os, signal; os.kill({container['State']['Pid']}, signal.SIGKILL)")
+    docker(
+        "run",
+        "--rm",
+        "--pid",
+        "host",
+        "python:3.13-slim",
+        "python",
+        "-c",
+        f"import os, signal; os.kill({container['State']['Pid']}, signal.SIGKILL)",
+    )
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):

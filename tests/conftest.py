@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from compose_stack import REPO, Stack, running_stack
 
 
@@ -44,6 +43,15 @@ def stack(docker_ready) -> Stack:
 def big_sales(tmp_path_factory) -> Path:
     """3M sales: a run of several seconds, long enough to hit in the middle."""
     path = tmp_path_factory.mktemp("sales") / "ventas.csv"
-    subprocess.run([sys.executable, str(REPO / "bench" / "generate_ventas.py"),
-                    "--rows", "3000000", "--out", str(path)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "generate_ventas.py"),
+            "--rows",
+            "3000000",
+            "--out",
+            str(path),
+        ],
+        check=True,
+    )
     return path

@@ -20,18 +20,28 @@ HEADER = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
 
 @pytest.fixture(scope="module")
 def auto():
-    with running_stack("ventas-e2e-auto", extra_env={
+    with running_stack(
+        "ventas-e2e-auto",
+        extra_env={
             "VENTAS_DAILY_CRON": "* * * * *",
             "VENTAS_SENSOR_INTERVAL": "3",
-            "DAGSTER_MAX_CONCURRENT_RUNS": "2"}) as stack:
+            "DAGSTER_MAX_CONCURRENT_RUNS": "2",
+        },
+    ) as stack:
         yield stack
 
 
 def instigator_state(stack, kind: str, name: str) -> dict:
-    selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__",
-                f"{kind}Name": name}
-    field, state = ("scheduleOrError", "scheduleState") if kind == "schedule" else \
-        ("sensorOrError", "sensorState")
+    selector = {
+        "repositoryLocationName": LOCATION,
+        "repositoryName": "__repository__",
+        f"{kind}Name": name,
+    }
+    field, state = (
+        ("scheduleOrError", "scheduleState")
+        if kind == "schedule"
+        else ("sensorOrError", "sensorState")
+    )
     query = f"""query($s: {kind.capitalize()}Selector!) {{ {field}({kind}Selector: $s) {{
         ... on {kind.capitalize()} {{ {state} {{ status ticks(limit: 50) {{ status timestamp runIds }} }} }}
     }} }}"""
@@ -41,9 +51,21 @@ def instigator_state(stack, kind: str, name: str) -> dict:
 def sensor_ticks_after(stack, since: float, count: int = 2) -> None:
     """Wait until the sensor has ticked `count` times since `since` (a Unix time): whatever it
     would do in response to what came before, it has had the chance to do."""
-    wait_until(lambda: len([t for t in instigator_state(stack, "sensor", SENSOR)["ticks"]
-                            if t["timestamp"] > since]) >= count,
-               60, f"{count} sensor ticks", interval=0.5)
+    wait_until(
+        lambda: (
+            len(
+                [
+                    t
+                    for t in instigator_state(stack, "sensor", SENSOR)["ticks"]
+                    if t["timestamp"] > since
+                ]
+            )
+            >= count
+        ),
+        60,
+        f"{count} sensor ticks",
+        interval=0.5,
+    )
 
 
 def scheduled_runs(stack) -> list[dict]:
@@ -58,8 +80,11 @@ def drop(stack, name: str, content: str):
 
 
 def ingestions(stack, name: str) -> list[dict]:
-    return [r for r in stack.runs(job="ingerir_ventas")
-            if tags_of(r).get("dagster/partition", "").startswith(f"{name}@")]
+    return [
+        r
+        for r in stack.runs(job="ingerir_ventas")
+        if tags_of(r).get("dagster/partition", "").startswith(f"{name}@")
+    ]
 
 
 def test_the_daily_schedule_is_on_by_default_and_its_tick_runs_in_a_container(auto):
@@ -74,8 +99,9 @@ def test_the_daily_schedule_is_on_by_default_and_its_tick_runs_in_a_container(au
 
     ticks = instigator_state(auto, "schedule", SCHEDULE)["ticks"]
     assert any(run["runId"] in t["runIds"] and t["status"] == "SUCCESS" for t in ticks)
-    health = auto.graphql("{ instance { daemonHealth { allDaemonStatuses "
-                          "{ daemonType required healthy } } } }")
+    health = auto.graphql(
+        "{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }"
+    )
     statuses = health["instance"]["daemonHealth"]["allDaemonStatuses"]
     assert all(s["healthy"] for s in statuses if s["required"]), statuses
 
@@ -93,8 +119,11 @@ def test_a_dropped_file_runs_once_is_archived_and_is_not_run_again(auto):
     assert (auto.data_dir / "output" / "ventas_entrantes" / f"{key}.parquet").is_file()
 
     drop(auto, "ventas_junio.csv", content)  # the very same file again
-    wait_until(lambda: not (auto.data_dir / "incoming" / "ventas_junio.csv").exists(), 60,
-               "the duplicate to leave data/incoming/")
+    wait_until(
+        lambda: not (auto.data_dir / "incoming" / "ventas_junio.csv").exists(),
+        60,
+        "the duplicate to leave data/incoming/",
+    )
     sensor_ticks_after(auto, time.time())
     assert len(ingestions(auto, "ventas_junio.csv")) == 1
     assert sorted(p.name for p in (auto.data_dir / "archive").iterdir()) == ["ventas_junio.csv"]
@@ -115,16 +144,25 @@ def test_a_crashed_daemon_comes_back_and_schedules_and_sensors_carry_on_exactly_
     daemon = auto.containers()["daemon"]
     crash(daemon)
     crashed_at = time.time()
-    wait_until(lambda: auto.containers()["daemon"]["RestartCount"] > daemon["RestartCount"],
-               60, "the daemon to restart")
-    wait_until(lambda: auto.containers()["daemon"]["State"]["Health"]["Status"] == "healthy",
-               120, "the restarted daemon to be healthy")
+    wait_until(
+        lambda: auto.containers()["daemon"]["RestartCount"] > daemon["RestartCount"],
+        60,
+        "the daemon to restart",
+    )
+    wait_until(
+        lambda: auto.containers()["daemon"]["State"]["Health"]["Status"] == "healthy",
+        120,
+        "the restarted daemon to be healthy",
+    )
 
     assert instigator_state(auto, "schedule", SCHEDULE)["status"] == "RUNNING"
     assert instigator_state(auto, "sensor", SENSOR)["status"] == "RUNNING"
     # The next tick fires after the crash...
-    wait_until(lambda: [r for r in scheduled_runs(auto) if (r["startTime"] or 0) > crashed_at],
-               130, "a scheduled run after the crash")
+    wait_until(
+        lambda: [r for r in scheduled_runs(auto) if (r["startTime"] or 0) > crashed_at],
+        130,
+        "a scheduled run after the crash",
+    )
     # ...the sensor still ingests...
     drop(auto, "tras_el_reinicio.csv", HEADER + "2024-06-03,Cuaderno A4,Papelería,3.2,5,9\n")
     (run,) = wait_until(lambda: ingestions(auto, "tras_el_reinicio.csv"), 60, "an ingestion run")
@@ -135,7 +173,8 @@ def test_a_crashed_daemon_comes_back_and_schedules_and_sensors_carry_on_exactly_
     assert len({t["timestamp"] for t in ticks}) == len(ticks)
     assert all(len(t["runIds"]) == 1 for t in ticks)
     assert sorted(r["runId"] for r in scheduled_runs(auto)) == sorted(
-        run_id for t in ticks for run_id in t["runIds"])
+        run_id for t in ticks for run_id in t["runIds"]
+    )
 
 
 def test_ten_runs_at_once_under_a_limit_of_two_all_succeed_two_at_a_time(auto):

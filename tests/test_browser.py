@@ -23,20 +23,26 @@ STEP_FAILURES = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnec
 def browser_image(docker_ready) -> str:
     try:
         # --force-rm: a step that fails leaves no container behind
-        build = docker("build", "--quiet", "--force-rm", "--tag", BROWSER_IMAGE, str(BROWSER_DIR),
-                       check=False)
+        build = docker(
+            "build", "--quiet", "--force-rm", "--tag", BROWSER_IMAGE, str(BROWSER_DIR), check=False
+        )
     except subprocess.TimeoutExpired as timeout:
-        pytest.fail(f"building the browser image ({BROWSER_DIR}) took over {timeout.timeout}s",
-                    pytrace=False)
+        pytest.fail(
+            f"building the browser image ({BROWSER_DIR}) took over {timeout.timeout}s",
+            pytrace=False,
+        )
     if build.returncode != 0:
-        pytest.fail(f"building the browser image ({BROWSER_DIR}/Dockerfile) failed "
-                    f"({build.returncode}):\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}",
-                    pytrace=False)
+        pytest.fail(
+            f"building the browser image ({BROWSER_DIR}/Dockerfile) failed "
+            f"({build.returncode}):\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}",
+            pytrace=False,
+        )
     return BROWSER_IMAGE
 
 
-def open_page(stack, image: str, path: str, texts: list[str], png: Path,
-              gone: tuple[str, ...] = ()) -> dict:
+def open_page(
+    stack, image: str, path: str, texts: list[str], png: Path, gone: tuple[str, ...] = ()
+) -> dict:
     """Open `path` of the stack's UI from inside its network; return page.py's report once
     every one of `texts` is visible and none of `gone` is in the page (or after 60 s)."""
     png.parent.chmod(0o777)  # the browser container writes the screenshot as its own user
@@ -44,10 +50,28 @@ def open_page(stack, image: str, path: str, texts: list[str], png: Path,
     options = [arg for text in gone for arg in ("--gone", text)]
     try:
         result = subprocess.run(
-            ["docker", "run", "--rm", "--name", name, "--network", f"{stack.project}_dagster",
-             "--volume", f"{png.parent}:/out", image, *options, "--screenshot", png.name,
-             "--", f"http://webserver:3000{path}", *texts],
-            capture_output=True, text=True, timeout=240)
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--name",
+                name,
+                "--network",
+                f"{stack.project}_dagster",
+                "--volume",
+                f"{png.parent}:/out",
+                image,
+                *options,
+                "--screenshot",
+                png.name,
+                "--",
+                f"http://webserver:3000{path}",
+                *texts,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
     finally:  # `--rm` removes it, unless the docker client was killed on the timeout
         docker("rm", "--force", name, check=False)
     print(f"screenshot: {png}")
@@ -56,8 +80,10 @@ def open_page(stack, image: str, path: str, texts: list[str], png: Path,
 
 
 def seen(page: dict) -> str:
-    return (f"timed out: {page['timed_out']}, visible: {page['visible']}\n"
-            f"--- the page's text ---\n{page['text']}")
+    return (
+        f"timed out: {page['timed_out']}, visible: {page['visible']}\n"
+        f"--- the page's text ---\n{page['text']}"
+    )
 
 
 def asset_nodes(text: str) -> dict[str, list[str]]:
@@ -73,9 +99,14 @@ def test_the_asset_graph_shows_the_ventas_assets_materialized(browser_image, sta
     assert run["status"] == "SUCCESS", stack.run_log(run["runId"])
 
     # Each node says "Loading..." until its latest materialization and checks have arrived.
-    page = open_page(stack, browser_image, "/locations/ventas/asset-groups/ventas/lineage",
-                     [*VENTAS, "Materialized", "4 / 4 Passed"], tmp_path / "ventas-lineage.png",
-                     gone=("Loading...",))
+    page = open_page(
+        stack,
+        browser_image,
+        "/locations/ventas/asset-groups/ventas/lineage",
+        [*VENTAS, "Materialized", "4 / 4 Passed"],
+        tmp_path / "ventas-lineage.png",
+        gone=("Loading...",),
+    )
     assert all(page["visible"].values()), seen(page)
     nodes = asset_nodes(page["text"])
     for name in VENTAS:
@@ -87,9 +118,12 @@ def test_the_asset_graph_shows_the_ventas_assets_materialized(browser_image, sta
 def test_a_failed_run_shows_what_is_wrong_on_its_run_page(browser_image, stack, tmp_path):
     sales = stack.data_dir / "ventas.csv"  # as test_code_location's bad sales file
     try:
-        sales.write_text("fecha,producto,categoria,precio,cantidad,usuario_id\n"
-                         "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
-                         "2024-03-02,Tableta,Electrónica,trescientos,1,3\n", encoding="utf-8")
+        sales.write_text(
+            "fecha,producto,categoria,precio,cantidad,usuario_id\n"
+            "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
+            "2024-03-02,Tableta,Electrónica,trescientos,1,3\n",
+            encoding="utf-8",
+        )
         run = stack.wait_for_run(stack.launch("procesar_ventas"))
     finally:
         sales.write_bytes((SAMPLE_DATA / "ventas.csv").read_bytes())
@@ -103,7 +137,8 @@ def test_a_failed_run_shows_what_is_wrong_on_its_run_page(browser_image, stack, 
     assert first_line.startswith(where), failure
 
     # A person reads at least that much on the run's page, without expanding anything.
-    page = open_page(stack, browser_image, f"/runs/{run['runId']}", [where],
-                     tmp_path / "failed-run.png")
+    page = open_page(
+        stack, browser_image, f"/runs/{run['runId']}", [where], tmp_path / "failed-run.png"
+    )
     assert page["visible"][where], f"first line of the step's error: {first_line!r}\n{seen(page)}"
     assert "'trescientos' is not a number" in page["text"], seen(page)

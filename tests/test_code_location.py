@@ -5,11 +5,22 @@ import pandas as pd
 import pytest
 from compose_stack import SAMPLE_DATA, as_root
 
-VENTAS = ["ventas_raw", "ventas_procesadas", "ventas_por_categoria", "ventas_por_producto",
-          "ventas_por_dia"]
+VENTAS = [
+    "ventas_raw",
+    "ventas_procesadas",
+    "ventas_por_categoria",
+    "ventas_por_producto",
+    "ventas_por_dia",
+]
 ALL_UNPARTITIONED = [*VENTAS, "usuarios", "ventas_completas"]
-CHECKS = {"ventas_raw": ["columnas_requeridas", "precio_no_negativo",
-                         "cantidad_entera_positiva", "proporcion_de_nulos"]}
+CHECKS = {
+    "ventas_raw": [
+        "columnas_requeridas",
+        "precio_no_negativo",
+        "cantidad_entera_positiva",
+        "proporcion_de_nulos",
+    ]
+}
 
 ASSET_QUERY = """
 query Asset($key: AssetKeyInput!) {
@@ -74,16 +85,21 @@ def test_asset_check_results_are_visible_through_the_api(stack, everything):
     for name, check in checks.items():
         execution = check["executionForLatestMaterialization"]
         assert (execution["status"], execution["runId"]) == ("SUCCEEDED", everything), name
-    assert checks["proporcion_de_nulos"]["executionForLatestMaterialization"][
-        "evaluation"]["severity"] == "WARN"
+    assert (
+        checks["proporcion_de_nulos"]["executionForLatestMaterialization"]["evaluation"]["severity"]
+        == "WARN"
+    )
     assert not checks["proporcion_de_nulos"]["blocking"]
-    assert all(checks[n]["blocking"] for n in ("columnas_requeridas", "precio_no_negativo",
-                                                "cantidad_entera_positiva"))
+    assert all(
+        checks[n]["blocking"]
+        for n in ("columnas_requeridas", "precio_no_negativo", "cantidad_entera_positiva")
+    )
 
 
 def test_one_daily_partition_materializes_in_its_own_file(stack, everything):
-    run = stack.wait_for_run(stack.launch("historico_diario",
-                                          tags={"dagster/partition": "2024-03-15"}))
+    run = stack.wait_for_run(
+        stack.launch("historico_diario", tags={"dagster/partition": "2024-03-15"})
+    )
     assert run["status"] == "SUCCESS", stack.run_log(run["runId"])
 
     day = pd.read_parquet(stack.data_dir / "output" / "ventas_diarias" / "2024-03-15.parquet")
@@ -104,9 +120,12 @@ def test_a_bad_sales_file_fails_the_run_clearly_and_keeps_the_last_output(stack,
     good = raw_output.read_bytes()
     sales = stack.data_dir / "ventas.csv"
     try:
-        sales.write_text("fecha,producto,categoria,precio,cantidad,usuario_id\n"
-                         "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
-                         "2024-03-02,Tableta,Electrónica,trescientos,1,3\n", encoding="utf-8")
+        sales.write_text(
+            "fecha,producto,categoria,precio,cantidad,usuario_id\n"
+            "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
+            "2024-03-02,Tableta,Electrónica,trescientos,1,3\n",
+            encoding="utf-8",
+        )
         run = stack.wait_for_run(stack.launch("procesar_ventas"))
         assert run["status"] == "FAILURE"
         step_failure, run_failure = failures(stack, run["runId"])
@@ -126,13 +145,16 @@ def test_a_folder_the_run_cannot_write_is_named_with_its_owner_and_the_fix(stack
     owner = days.stat()
     as_root(stack.data_dir, "chown", "1234:1234", "/data/output/ventas_diarias")
     try:
-        run = stack.wait_for_run(stack.launch("historico_diario",
-                                              tags={"dagster/partition": "2024-03-16"}))
+        run = stack.wait_for_run(
+            stack.launch("historico_diario", tags={"dagster/partition": "2024-03-16"})
+        )
         assert run["status"] == "FAILURE"
         first_line = failures(stack, run["runId"])[0]["message"].splitlines()[0]
-        assert first_line.startswith("PermissionError: cannot write /opt/dagster/data/output/"
-                                     "ventas_diarias/"), first_line
+        assert first_line.startswith(
+            "PermissionError: cannot write /opt/dagster/data/output/ventas_diarias/"
+        ), first_line
         assert "belongs to uid 1234" in first_line and "chown -R" in first_line
     finally:
-        as_root(stack.data_dir, "chown", f"{owner.st_uid}:{owner.st_gid}",
-                "/data/output/ventas_diarias")
+        as_root(
+            stack.data_dir, "chown", f"{owner.st_uid}:{owner.st_gid}", "/data/output/ventas_diarias"
+        )

@@ -10,32 +10,44 @@ import sys
 import pytest
 from compose_stack import REPO, Stack, new_project_name, project_copy
 
-SETTINGS = {"DAGSTER_POSTGRES_HOST": "postgres", "DAGSTER_POSTGRES_USER": "dagster",
-            "DAGSTER_POSTGRES_PASSWORD": "dagster", "DAGSTER_POSTGRES_DB": "dagster",
-            "DAGSTER_MAX_CONCURRENT_RUNS": "4"}
+SETTINGS = {
+    "DAGSTER_POSTGRES_HOST": "postgres",
+    "DAGSTER_POSTGRES_USER": "dagster",
+    "DAGSTER_POSTGRES_PASSWORD": "dagster",
+    "DAGSTER_POSTGRES_DB": "dagster",
+    "DAGSTER_MAX_CONCURRENT_RUNS": "4",
+}
 
 
 def migrate_with(**changes: str | None) -> subprocess.CompletedProcess:
     """The migrate step's own script, run here with these settings changed (None: unset)."""
     env = {**SETTINGS, **changes, "PATH": os.environ["PATH"]}
-    return subprocess.run([sys.executable, str(REPO / "deploy" / "migrate.py")], text=True,
-                          capture_output=True, timeout=60,
-                          env={k: v for k, v in env.items() if v is not None})
+    return subprocess.run(
+        [sys.executable, str(REPO / "deploy" / "migrate.py")],
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env={k: v for k, v in env.items() if v is not None},
+    )
 
 
 @pytest.mark.parametrize("limit", ["dos", "--5", "2.5", "-3", " 4"])
 def test_a_malformed_run_limit_is_named_before_anything_connects(limit):
     result = migrate_with(DAGSTER_MAX_CONCURRENT_RUNS=limit)
     assert result.returncode == 1
-    assert result.stderr == (f"migrate: DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole "
-                             "number of runs (-1: no limit).\n")
+    assert result.stderr == (
+        f"migrate: DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole "
+        "number of runs (-1: no limit).\n"
+    )
 
 
 def test_a_missing_setting_is_named():
     result = migrate_with(DAGSTER_POSTGRES_PASSWORD=None, DAGSTER_MAX_CONCURRENT_RUNS="")
     assert result.returncode == 1
-    assert result.stderr.startswith("migrate: missing environment variable(s) "
-                                    "DAGSTER_POSTGRES_PASSWORD, DAGSTER_MAX_CONCURRENT_RUNS:")
+    assert result.stderr.startswith(
+        "migrate: missing environment variable(s) "
+        "DAGSTER_POSTGRES_PASSWORD, DAGSTER_MAX_CONCURRENT_RUNS:"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +81,11 @@ def assert_stopped_at_migrate(stack: Stack, message: str) -> None:
 
 def test_a_changed_postgres_password_says_why_and_what_to_do(created):
     wrong = dataclasses.replace(created, extra_env={"POSTGRES_PASSWORD": "otra"})
-    assert_stopped_at_migrate(wrong, r"Postgres refused the password .* set it back to the "
-                                     r"password the volume was created with")
+    assert_stopped_at_migrate(
+        wrong,
+        r"Postgres refused the password .* set it back to the "
+        r"password the volume was created with",
+    )
 
 
 def test_a_run_limit_that_is_not_a_number_is_named(created):
@@ -95,22 +110,29 @@ def test_a_bad_code_location_setting_shows_in_the_ui_without_a_crash_loop(create
 def test_an_invalid_dagster_yaml_is_reported_by_the_migrate_step(tmp_path):
     source = project_copy(tmp_path)
     config = source / "dagster.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace("run_monitoring:", "run_monitorng:"),
-                      encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("run_monitoring:", "run_monitorng:"),
+        encoding="utf-8",
+    )
     stack = Stack(project=new_project_name("ventas-e2e-yaml"), project_dir=source)
     try:
         stack.prepare_data()
         stack.build()
-        assert_stopped_at_migrate(stack, r"cannot load the Dagster instance from "
-                                         r"/opt/dagster/dagster_home/dagster.yaml.*run_monitorng")
+        assert_stopped_at_migrate(
+            stack,
+            r"cannot load the Dagster instance from "
+            r"/opt/dagster/dagster_home/dagster.yaml.*run_monitorng",
+        )
     finally:
         stack.destroy()
 
 
 @pytest.mark.usefixtures("docker_ready")
 def test_a_missing_data_directory_is_named(tmp_path):
-    stack = Stack(project=new_project_name("ventas-e2e-nodata"),
-                  extra_env={"VENTAS_DATA_DIR": str(tmp_path / "no-such-dir")})
+    stack = Stack(
+        project=new_project_name("ventas-e2e-nodata"),
+        extra_env={"VENTAS_DATA_DIR": str(tmp_path / "no-such-dir")},
+    )
     try:
         result = stack.compose("up", "--detach", "--wait", check=False)
         assert result.returncode != 0

@@ -16,21 +16,22 @@ import pytest
 from compose_stack import REPO
 from dagster._core.events import DagsterEvent, DagsterEventType, RunFailureReason, StepFailureData
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
-from dagster_shared.error import SerializableErrorInfo
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus, RunsFilter
+from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import EmptyWorkspaceTarget
 from dagster._daemon.auto_run_reexecution.event_log_consumer import (
     EventLogConsumerDaemon,
 )
+from dagster_shared.error import SerializableErrorInfo
 
 spec = importlib.util.spec_from_file_location("daemon_wrapper", REPO / "deploy" / "daemon.py")
 daemon = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(daemon)
 assert daemon.MOVED is None, f"Dagster moved what deploy/daemon.py patches: {daemon.MOVED!r}"
-RETRIES = {"run_retries": {"enabled": True, "max_retries": 2,
-                           "retry_on_asset_or_op_failure": False}}
+RETRIES = {
+    "run_retries": {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False}
+}
 
 # Dagster's retry code reaches this for a run it decided to retry; this run has no
 # code location to be retried from, so the attempt stops here, observably.
@@ -42,13 +43,24 @@ def half_failed():
     """A STARTED run whose RUN_FAILURE event is stored but whose status is not yet set,
     a function that sets it, and a daemon workspace, on an instance with run retries."""
     with dg.instance_for_test(overrides=RETRIES) as instance:
-        run = instance.add_run(DagsterRun(job_name="procesar_ventas",
-                                          status=DagsterRunStatus.STARTED))
-        event = DagsterEvent(event_type_value=DagsterEventType.RUN_FAILURE.value,
-                             job_name=run.job_name, message="run worker gone")
-        instance.event_log_storage.store_event(EventLogEntry(
-            error_info=None, level=logging.ERROR, user_message="", run_id=run.run_id,
-            timestamp=time.time(), dagster_event=event))
+        run = instance.add_run(
+            DagsterRun(job_name="procesar_ventas", status=DagsterRunStatus.STARTED)
+        )
+        event = DagsterEvent(
+            event_type_value=DagsterEventType.RUN_FAILURE.value,
+            job_name=run.job_name,
+            message="run worker gone",
+        )
+        instance.event_log_storage.store_event(
+            EventLogEntry(
+                error_info=None,
+                level=logging.ERROR,
+                user_message="",
+                run_id=run.run_id,
+                timestamp=time.time(),
+                dagster_event=event,
+            )
+        )
 
         def set_status():
             instance.run_storage.handle_run_event(run.run_id, event)
@@ -90,14 +102,20 @@ def test_the_wrapper_waits_for_the_status_and_then_retries(half_failed):
 
 def test_the_wrapper_is_what_the_daemons_consumer_calls():
     daemon.patch()
-    assert EventLogConsumerDaemon().handle_updated_runs_fns == [
-        daemon.decide_retries_once_finished]
+    assert EventLogConsumerDaemon().handle_updated_runs_fns == [daemon.decide_retries_once_finished]
 
 
 def store(instance, run, event: DagsterEvent) -> None:
-    instance.handle_new_event(EventLogEntry(
-        error_info=None, level=logging.ERROR, user_message="", run_id=run.run_id,
-        timestamp=time.time(), dagster_event=event))
+    instance.handle_new_event(
+        EventLogEntry(
+            error_info=None,
+            level=logging.ERROR,
+            user_message="",
+            run_id=run.run_id,
+            timestamp=time.time(),
+            dagster_event=event,
+        )
+    )
 
 
 @pytest.fixture
@@ -105,23 +123,49 @@ def step_failed():
     """A function that makes a run whose step failed with an error of the given class,
     failed as the run worker fails it, on an instance configured as dagster.yaml is."""
     with dg.instance_for_test(overrides=RETRIES) as instance:
+
         def failed_run(error_class: str, retry_of: DagsterRun | None = None) -> DagsterRun:
-            lineage = {} if retry_of is None else {
-                "parent_run_id": retry_of.run_id,
-                "root_run_id": retry_of.root_run_id or retry_of.run_id}
-            run = instance.add_run(DagsterRun(
-                job_name="procesar_ventas", status=DagsterRunStatus.STARTED, **lineage,
-                tags={RUN_FAILURE_REASON_TAG: RunFailureReason.STEP_FAILURE.value,
-                      **{f"dagster/{key}": value for key, value in lineage.items()}}))
-            error = SerializableErrorInfo(message=f"{error_class}: ...\n", stack=[],
-                                          cls_name=error_class)
-            store(instance, run, DagsterEvent(
-                event_type_value=DagsterEventType.STEP_FAILURE.value, job_name=run.job_name,
-                step_key="ventas_por_categoria",
-                event_specific_data=StepFailureData(error=error, user_failure_data=None)))
-            store(instance, run, DagsterEvent(
-                event_type_value=DagsterEventType.RUN_FAILURE.value, job_name=run.job_name,
-                message="Steps failed: ['ventas_por_categoria']."))
+            lineage = (
+                {}
+                if retry_of is None
+                else {
+                    "parent_run_id": retry_of.run_id,
+                    "root_run_id": retry_of.root_run_id or retry_of.run_id,
+                }
+            )
+            run = instance.add_run(
+                DagsterRun(
+                    job_name="procesar_ventas",
+                    status=DagsterRunStatus.STARTED,
+                    **lineage,
+                    tags={
+                        RUN_FAILURE_REASON_TAG: RunFailureReason.STEP_FAILURE.value,
+                        **{f"dagster/{key}": value for key, value in lineage.items()},
+                    },
+                )
+            )
+            error = SerializableErrorInfo(
+                message=f"{error_class}: ...\n", stack=[], cls_name=error_class
+            )
+            store(
+                instance,
+                run,
+                DagsterEvent(
+                    event_type_value=DagsterEventType.STEP_FAILURE.value,
+                    job_name=run.job_name,
+                    step_key="ventas_por_categoria",
+                    event_specific_data=StepFailureData(error=error, user_failure_data=None),
+                ),
+            )
+            store(
+                instance,
+                run,
+                DagsterEvent(
+                    event_type_value=DagsterEventType.RUN_FAILURE.value,
+                    job_name=run.job_name,
+                    message="Steps failed: ['ventas_por_categoria'].",
+                ),
+            )
             return instance.get_run_by_id(run.run_id)
 
         with WorkspaceProcessContext(instance, EmptyWorkspaceTarget()) as workspace:
@@ -161,4 +205,3 @@ def test_the_wrapper_retries_no_more_than_max_retries(step_failed):
     third = failed_run("OperationalError", retry_of=second)
     decide(daemon.decide_retries_once_finished, instance, third, workspace)
     assert not retry_attempted(instance, third)
-

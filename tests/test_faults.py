@@ -6,8 +6,18 @@ import time
 
 import pandas as pd
 import pytest
-from compose_stack import (REPO, ApiLoad, crash, docker, most_at_once, running_stack, sales_from,
-                           tags_of, wait_until, writing)
+from compose_stack import (
+    REPO,
+    ApiLoad,
+    crash,
+    docker,
+    most_at_once,
+    running_stack,
+    sales_from,
+    tags_of,
+    wait_until,
+    writing,
+)
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
@@ -24,13 +34,17 @@ def done_once(stack, run_id: str) -> list[dict]:
     runs = [stack.wait_for_run(run_id, timeout=300)]
     while runs[-1]["status"] == "FAILURE":
         try:
-            (retry,) = wait_until(lambda: stack.runs(tags={"dagster/parent_run_id":
-                                                           runs[-1]["runId"]}),
-                                  120, f"an automatic retry of {runs[-1]['runId']}")
+            (retry,) = wait_until(
+                lambda: stack.runs(tags={"dagster/parent_run_id": runs[-1]["runId"]}),
+                120,
+                f"an automatic retry of {runs[-1]['runId']}",
+            )
         except TimeoutError:
-            pytest.fail(f"no retry of {runs[-1]['runId']}; its tags: {tags_of(runs[-1])}\n"
-                        f"its log:\n{stack.run_log(runs[-1]['runId'])}\n"
-                        f"the daemon's log:\n{stack.compose('logs', 'daemon').stdout[-6000:]}")
+            pytest.fail(
+                f"no retry of {runs[-1]['runId']}; its tags: {tags_of(runs[-1])}\n"
+                f"its log:\n{stack.run_log(runs[-1]['runId'])}\n"
+                f"the daemon's log:\n{stack.compose('logs', 'daemon').stdout[-6000:]}"
+            )
         runs.append(stack.wait_for_run(retry["runId"], timeout=300))
     assert runs[-1]["status"] == "SUCCESS", stack.run_log(runs[-1]["runId"])
     return runs
@@ -50,7 +64,8 @@ def test_postgres_restarting_mid_run_does_not_lose_the_runs_work(faults, big_sal
 
 
 def test_a_daemon_killed_mid_run_comes_back_without_duplicating_or_stranding_runs(
-        faults, big_sales):
+    faults, big_sales
+):
     with sales_from(faults, big_sales):
         runs_before = len(faults.runs())
         running = faults.launch("procesar_ventas")
@@ -59,8 +74,11 @@ def test_a_daemon_killed_mid_run_comes_back_without_duplicating_or_stranding_run
         crashed_at = time.time()
         crash(daemon)
         queued = faults.launch("procesar_ventas")  # submitted while the daemon is down
-        wait_until(lambda: faults.containers()["daemon"]["RestartCount"] > daemon["RestartCount"],
-                   60, "the daemon to restart")
+        wait_until(
+            lambda: faults.containers()["daemon"]["RestartCount"] > daemon["RestartCount"],
+            60,
+            "the daemon to restart",
+        )
         finished = faults.wait_for_run(running, timeout=180)
         assert finished["status"] == "SUCCESS" and finished["endTime"] > crashed_at
         assert faults.wait_for_run(queued, timeout=180)["status"] == "SUCCESS"
@@ -75,8 +93,10 @@ def test_a_killed_run_is_retried_and_leaves_no_half_written_file(faults, big_sal
         killed_at = time.monotonic()
         assert half_written.exists()  # what the killed run was writing is left behind...
         failed = faults.wait_for_run(run_id, timeout=120)
-        print(f"run monitoring marked the killed run FAILURE after "
-              f"{time.monotonic() - killed_at:.1f} s")
+        print(
+            f"run monitoring marked the killed run FAILURE after "
+            f"{time.monotonic() - killed_at:.1f} s"
+        )
         assert failed["status"] == "FAILURE"
         done_once(faults, run_id)
     # ...until the retry writes the same asset, and every output is a whole parquet file.
@@ -90,8 +110,10 @@ def test_thirty_runs_under_a_limit_of_two_while_ten_clients_poll_the_api(faults)
     with ApiLoad(faults, clients=10) as load:
         launched = [faults.launch("procesar_ventas") for _ in range(30)]
         finished = [faults.wait_for_run(run_id, timeout=600, interval=1.0) for run_id in launched]
-    print(f"API under load: {len(load.latencies)} requests, p50 {load.percentile(0.5) * 1000:.0f}"
-          f" ms, p95 {load.percentile(0.95) * 1000:.0f} ms, max {max(load.latencies) * 1000:.0f} ms")
+    print(
+        f"API under load: {len(load.latencies)} requests, p50 {load.percentile(0.5) * 1000:.0f}"
+        f" ms, p95 {load.percentile(0.95) * 1000:.0f} ms, max {max(load.latencies) * 1000:.0f} ms"
+    )
 
     assert [r["status"] for r in finished] == ["SUCCESS"] * 30
     assert load.errors == []

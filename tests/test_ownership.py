@@ -24,8 +24,9 @@ def process_status(stack, service: str) -> dict[str, str]:
 @pytest.mark.parametrize("owner", OWNERS.values(), ids=OWNERS)
 def test_outputs_archives_and_processes_belong_to_the_data_directorys_owner(owner):
     uid, gid = owner
-    with running_stack("ventas-e2e-owner", data_owner=owner,
-                       extra_env={"VENTAS_SENSOR_INTERVAL": "1"}) as stack:
+    with running_stack(
+        "ventas-e2e-owner", data_owner=owner, extra_env={"VENTAS_SENSOR_INTERVAL": "1"}
+    ) as stack:
         status = process_status(stack, "user_code")
         assert status["Uid"].split() == [str(uid)] * 4 and status["Gid"].split() == [str(gid)] * 4
         assert int(status["CapEff"], 16) == int(status["CapBnd"], 16) == 0
@@ -35,14 +36,19 @@ def test_outputs_archives_and_processes_belong_to_the_data_directorys_owner(owne
         written = [stack.data_dir / "output", *(stack.data_dir / "output").rglob("*")]
         assert len(written) > 5
         assert {path.name: owner_of(path) for path in written} == {
-            path.name: owner for path in written}
+            path.name: owner for path in written
+        }
 
         # The code server moves an ingested file to archive/, a folder it creates.
         # The file is the owner's, as one a user drops in would be.
-        as_root(stack.data_dir, "sh", "-c",
-                f"printf '{HEADER}2024-06-01,Cafe,Hogar,4.60,2,17\\n' > /data/.nuevas.csv"
-                f" && chown {uid}:{gid} /data/.nuevas.csv"
-                " && mv /data/.nuevas.csv /data/incoming/nuevas.csv")
+        as_root(
+            stack.data_dir,
+            "sh",
+            "-c",
+            f"printf '{HEADER}2024-06-01,Cafe,Hogar,4.60,2,17\\n' > /data/.nuevas.csv"
+            f" && chown {uid}:{gid} /data/.nuevas.csv"
+            " && mv /data/.nuevas.csv /data/incoming/nuevas.csv",
+        )
         archived = stack.data_dir / "archive" / "nuevas.csv"
         wait_until(archived.exists, 120, "the dropped file in data/archive/")
         assert owner_of(archived.parent) == owner == owner_of(archived)

@@ -52,11 +52,18 @@ def deployed(tmp_path_factory):
 
 def deploy_version(assets: Path, version: str, new_asset: str | None = None) -> None:
     """Change the deployed VERSION, and add an asset named `new_asset`."""
-    text = re.sub(r'^VERSION = ".*"$', f'VERSION = "{version}"', assets.read_text(encoding="utf-8"),
-                  count=1, flags=re.MULTILINE)
+    text = re.sub(
+        r'^VERSION = ".*"$',
+        f'VERSION = "{version}"',
+        assets.read_text(encoding="utf-8"),
+        count=1,
+        flags=re.MULTILINE,
+    )
     if new_asset:
-        text += (f'\n\n@dg.asset(group_name="despliegue")\ndef {new_asset}() -> pd.DataFrame:\n'
-                 '    return pd.DataFrame({"version": [VERSION]})\n')
+        text += (
+            f'\n\n@dg.asset(group_name="despliegue")\ndef {new_asset}() -> pd.DataFrame:\n'
+            '    return pd.DataFrame({"version": [VERSION]})\n'
+        )
     assets.write_text(text, encoding="utf-8")
 
 
@@ -68,8 +75,11 @@ def asset_names(stack) -> set[str]:
 
 
 def starts(stack) -> dict[str, tuple[str, int]]:
-    return {s: (c["State"]["StartedAt"], c["RestartCount"])
-            for s, c in stack.containers().items() if s in UNTOUCHED}
+    return {
+        s: (c["State"]["StartedAt"], c["RestartCount"])
+        for s, c in stack.containers().items()
+        if s in UNTOUCHED
+    }
 
 
 def redeploy(stack) -> None:
@@ -86,7 +96,8 @@ def version_output(stack) -> str:
 
 
 def test_a_redeploy_shows_new_code_leaves_the_rest_running_and_runs_land_on_the_right_code(
-        deployed):
+    deployed,
+):
     stack, assets = deployed
     before = starts(stack)
     old_image = image_id(f"{stack.project}-user_code")
@@ -120,8 +131,9 @@ def test_broken_code_shows_its_python_error_and_a_fixed_redeploy_recovers(deploy
     stack, assets = deployed
     good = assets.read_text(encoding="utf-8")
     before = starts(stack)
-    assets.write_text(good + '\nraise RuntimeError("a deliberate mistake in assets.py")\n',
-                      encoding="utf-8")
+    assets.write_text(
+        good + '\nraise RuntimeError("a deliberate mistake in assets.py")\n', encoding="utf-8"
+    )
     redeploy(stack)
 
     def load_error() -> str:
@@ -145,13 +157,22 @@ def test_compose_watch_rebuilds_user_code_when_a_file_is_saved(deployed):
     stack, assets = deployed
     before = starts(stack)
     log = stack.data_dir.parent / f"{stack.project}-watch.log"
-    with log.open("w", encoding="utf-8") as output:  # a file, not a pipe: watch writes a lot and must not block
-        watch = subprocess.Popen(["docker", "compose", "watch", "user_code"],
-                                 cwd=stack.project_dir, env=stack.env, stdout=output,
-                                 stderr=subprocess.STDOUT)
+    with log.open(
+        "w", encoding="utf-8"
+    ) as output:  # a file, not a pipe: watch writes a lot and must not block
+        watch = subprocess.Popen(
+            ["docker", "compose", "watch", "user_code"],
+            cwd=stack.project_dir,
+            env=stack.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_until(lambda: "Watch enabled" in log.read_text(encoding="utf-8") or watch.poll() is not None, 60,
-                   "compose watch to start watching")
+        wait_until(
+            lambda: "Watch enabled" in log.read_text(encoding="utf-8") or watch.poll() is not None,
+            60,
+            "compose watch to start watching",
+        )
         assert watch.poll() is None, log.read_text(encoding="utf-8")
         deploy_version(assets, "v3", new_asset="nuevo_en_v3")
         wait_until(lambda: "nuevo_en_v3" in asset_names(stack), 120, "the watched change")

@@ -22,9 +22,11 @@ def runs_as_owner_without_capabilities(status: str, data_dir) -> bool:
     """/proc/<pid>/status of a process: the data directory's owner, no capability at all."""
     fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
     owner = data_dir.stat()
-    return (fields["Uid"].split() == [str(owner.st_uid)] * 4
-            and fields["Gid"].split() == [str(owner.st_gid)] * 4
-            and all(int(fields[c], 16) == 0 for c in ("CapInh", "CapPrm", "CapEff", "CapBnd")))
+    return (
+        fields["Uid"].split() == [str(owner.st_uid)] * 4
+        and fields["Gid"].split() == [str(owner.st_gid)] * 4
+        and all(int(fields[c], 16) == 0 for c in ("CapInh", "CapPrm", "CapEff", "CapBnd"))
+    )
 
 
 def test_only_the_services_that_start_or_stop_runs_hold_the_docker_socket(stack):
@@ -33,8 +35,7 @@ def test_only_the_services_that_start_or_stop_runs_hold_the_docker_socket(stack)
     assert holders == {"webserver", "daemon"}
     assert all(hardened(info) for s, info in containers.items() if s != "postgres")
     added = {s: info["HostConfig"]["CapAdd"] for s, info in containers.items() if s != "postgres"}
-    assert added == {"user_code": SWITCH_USER, "webserver": None, "daemon": None,
-                     "migrate": None}
+    assert added == {"user_code": SWITCH_USER, "webserver": None, "daemon": None, "migrate": None}
 
 
 def test_the_code_server_runs_as_the_data_directorys_owner_with_no_capability(stack):
@@ -46,8 +47,9 @@ def test_a_run_container_runs_as_the_owner_with_no_socket_and_removes_itself(sta
     with sales_from(stack, big_sales):
         run_id = stack.launch("procesar_ventas")
         writing(stack, "ventas_raw")  # the run's code is running, with seconds of work left
-        (container,) = docker("ps", "-q", "--filter", f"label=dagster/run_id={run_id}"
-                              ).stdout.split()
+        (container,) = docker(
+            "ps", "-q", "--filter", f"label=dagster/run_id={run_id}"
+        ).stdout.split()
         info = json.loads(docker("inspect", "--format", "{{json .}}", container).stdout)
         status = docker("exec", container, "cat", "/proc/1/status").stdout
         assert stack.run(run_id)["status"] == "STARTED"  # all of it read from the live run

@@ -7,8 +7,16 @@ import pytest
 from compose_stack import SAMPLE_DATA, docker, running_stack, tags_of, wait_until
 
 SERVICES = {"postgres", "user_code", "webserver", "daemon"}
-ASSETS = {"ventas_raw", "ventas_procesadas", "ventas_por_categoria", "ventas_por_producto",
-          "ventas_por_dia", "usuarios", "ventas_completas", "ventas_diarias"}
+ASSETS = {
+    "ventas_raw",
+    "ventas_procesadas",
+    "ventas_por_categoria",
+    "ventas_por_producto",
+    "ventas_por_dia",
+    "usuarios",
+    "ventas_completas",
+    "ventas_diarias",
+}
 
 
 def expected_outputs() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -21,8 +29,12 @@ def expected_outputs() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def wait_gone(container_id: str) -> None:
-    wait_until(lambda: docker("inspect", container_id, check=False).returncode != 0, 30,
-               f"run container {container_id[:12]} to be removed", interval=0.5)
+    wait_until(
+        lambda: docker("inspect", container_id, check=False).returncode != 0,
+        30,
+        f"run container {container_id[:12]} to be removed",
+        interval=0.5,
+    )
 
 
 def test_every_service_is_healthy_after_the_schema_migration_ran_once(stack):
@@ -37,8 +49,11 @@ def test_every_service_is_healthy_after_the_schema_migration_ran_once(stack):
 
 def test_only_the_ui_is_published_and_only_on_loopback(stack):
     published = {
-        service: [b for bindings in (info["NetworkSettings"]["Ports"] or {}).values()
-                  for b in bindings or []]
+        service: [
+            b
+            for bindings in (info["NetworkSettings"]["Ports"] or {}).values()
+            for b in bindings or []
+        ]
         for service, info in stack.containers().items()
     }
     assert published["webserver"] == [{"HostIp": "127.0.0.1", "HostPort": str(stack.port)}]
@@ -81,12 +96,19 @@ def test_what_a_run_printed_stays_readable_in_the_ui_after_its_container_is_gone
     wait_gone(tags_of(run)["docker/container_id"])
 
     events = stack.graphql(
-        'query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {'
-        ' __typename ... on LogsCapturedEvent { fileKey } } } } }', {"id": run_id})
-    (file_key,) = [e["fileKey"] for e in events["logsForRun"]["events"]
-                   if e["__typename"] == "LogsCapturedEvent"]
-    logs = stack.graphql('query($key: [String!]!) { capturedLogs(logKey: $key) { stderr } }',
-                         {"key": [run_id, "compute_logs", file_key]})["capturedLogs"]
+        "query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {"
+        " __typename ... on LogsCapturedEvent { fileKey } } } } }",
+        {"id": run_id},
+    )
+    (file_key,) = [
+        e["fileKey"]
+        for e in events["logsForRun"]["events"]
+        if e["__typename"] == "LogsCapturedEvent"
+    ]
+    logs = stack.graphql(
+        "query($key: [String!]!) { capturedLogs(logKey: $key) { stderr } }",
+        {"key": [run_id, "compute_logs", file_key]},
+    )["capturedLogs"]
     assert 'Started execution of step "ventas_raw"' in logs["stderr"]
     assert 'Started execution of step "ventas_por_categoria"' in logs["stderr"]
 
@@ -105,9 +127,11 @@ def test_run_history_survives_down_and_up(stack):
 
 def test_runs_succeed_right_after_postgres_restarts(stack):
     """Pooled connections go stale when Postgres restarts; the next launches must not fail."""
+
     def failed_runs() -> list[dict]:
-        return stack.graphql('{ runsOrError(filter: {statuses: [FAILURE]}) '
-                             '{ ... on Runs { results { runId } } } }')["runsOrError"]["results"]
+        return stack.graphql(
+            "{ runsOrError(filter: {statuses: [FAILURE]}) { ... on Runs { results { runId } } } }"
+        )["runsOrError"]["results"]
 
     failed_before = failed_runs()
     stack.compose("restart", "postgres")
@@ -124,21 +148,33 @@ def test_a_second_stack_runs_beside_the_first_and_tear_down_leaves_nothing(stack
     name rather than as the data directory's owner; a failing test still removes all of
     its stack."""
     with pytest.raises(RuntimeError, match="simulated failure"):
-        with running_stack("ventas-e2e-second", data_mode=0o777,
-                           extra_env={"VENTAS_UID": "4242", "VENTAS_GID": "4343"}) as second:
+        with running_stack(
+            "ventas-e2e-second",
+            data_mode=0o777,
+            extra_env={"VENTAS_UID": "4242", "VENTAS_GID": "4343"},
+        ) as second:
             assert second.port != stack.port
             assert second.wait_for_run(second.launch("procesar_ventas"))["status"] == "SUCCESS"
             output = second.data_dir / "output" / "ventas_por_categoria.parquet"
             assert (output.stat().st_uid, output.stat().st_gid) == (4242, 4343)
 
             run_id = second.launch("procesar_ventas")
-            wait_until(lambda: second.run(run_id)["status"] not in ("QUEUED", "NOT_STARTED"),
-                       120, "the run to start", interval=0.1)
+            wait_until(
+                lambda: second.run(run_id)["status"] not in ("QUEUED", "NOT_STARTED"),
+                120,
+                "the run to start",
+                interval=0.1,
+            )
             # Fail while the run's container exists.
             raise RuntimeError("simulated failure")
 
     assert second.resources_left() == {
-        "containers": [], "run containers": [], "volumes": [], "networks": [], "images": []}
+        "containers": [],
+        "run containers": [],
+        "volumes": [],
+        "networks": [],
+        "images": [],
+    }
     assert not second.data_dir.exists()
     # The first stack neither saw the second's runs nor suffered from their removal.
     assert stack.run(run_id)["__typename"] == "RunNotFoundError"

@@ -14,34 +14,65 @@ ASSET_QUERY = """{ assetOrError(assetKey: {path: ["legado"]}) {
 
 
 def schema_revision(stack) -> str:
-    return stack.compose("exec", "-T", "postgres", "sh", "-c",
-                         'psql -tA -U "$POSTGRES_USER" -d "$POSTGRES_DB" '
-                         '-c "select version_num from alembic_version"').stdout.strip()
+    return stack.compose(
+        "exec",
+        "-T",
+        "postgres",
+        "sh",
+        "-c",
+        'psql -tA -U "$POSTGRES_USER" -d "$POSTGRES_DB" '
+        '-c "select version_num from alembic_version"',
+    ).stdout.strip()
 
 
 # 1.12 is the previous minor release, with the same schema as 1.13; 1.11 lacks two of 1.13's
 # schema revisions, which the migration must apply.
 @pytest.mark.parametrize("release, migrates", [("1.12", False), ("1.11", True)])
-def test_a_database_written_by_an_earlier_release_is_migrated_and_its_history_kept(release,
-                                                                                  migrates):
+def test_a_database_written_by_an_earlier_release_is_migrated_and_its_history_kept(
+    release, migrates
+):
     image = f"ventas-test-dagster-{release}"
-    docker("build", "--quiet", "--build-arg", f"RELEASE={release}", "--tag", image,
-           str(UPGRADE_DIR))
+    docker(
+        "build", "--quiet", "--build-arg", f"RELEASE={release}", "--tag", image, str(UPGRADE_DIR)
+    )
 
     def write_old_history(stack) -> str:
-        env = [f"--env=DAGSTER_POSTGRES_{k}={v}" for k, v in (
-            ("HOST", "postgres"), ("USER", "dagster"), ("PASSWORD", "dagster"), ("DB", "dagster"))]
-        docker("run", "--rm", f"--network={stack.project}_dagster", *env, image,
-               "dagster", "asset", "materialize", "-f", "defs.py", "--select", "legado")
+        env = [
+            f"--env=DAGSTER_POSTGRES_{k}={v}"
+            for k, v in (
+                ("HOST", "postgres"),
+                ("USER", "dagster"),
+                ("PASSWORD", "dagster"),
+                ("DB", "dagster"),
+            )
+        ]
+        docker(
+            "run",
+            "--rm",
+            f"--network={stack.project}_dagster",
+            *env,
+            image,
+            "dagster",
+            "asset",
+            "materialize",
+            "-f",
+            "defs.py",
+            "--select",
+            "legado",
+        )
         return schema_revision(stack)
 
-    with running_stack_on(f"ventas-e2e-upgrade-{release.replace('.', '')}",
-                          before_up=write_old_history) as (stack, old_revision):
-        assert "the instance's schema is up to date" in stack.compose(
-            "logs", "--no-color", "migrate").stdout
+    with running_stack_on(
+        f"ventas-e2e-upgrade-{release.replace('.', '')}", before_up=write_old_history
+    ) as (stack, old_revision):
+        assert (
+            "the instance's schema is up to date"
+            in stack.compose("logs", "--no-color", "migrate").stdout
+        )
         new_revision = schema_revision(stack)
-        print(f"schema revision written by {release}: {old_revision}; after migrate: "
-              f"{new_revision}")
+        print(
+            f"schema revision written by {release}: {old_revision}; after migrate: {new_revision}"
+        )
         assert (new_revision != old_revision) == migrates
 
         (materialization,) = stack.graphql(ASSET_QUERY)["assetOrError"]["assetMaterializations"]

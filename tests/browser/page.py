@@ -23,8 +23,15 @@ from playwright.sync_api import sync_playwright
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright never downloads a browser here
 # Without the background-networking flags Chromium keeps calling home, and on a closed
 # network that is a flood of refused connections.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 VISIBLE = """text => {
   const inside = (r, box) => r.left >= box.left - 1 && r.right <= box.right + 1
@@ -71,8 +78,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("url")
     parser.add_argument("texts", nargs="+", metavar="TEXT", help="to wait for and report on")
-    parser.add_argument("--gone", action="append", default=[], metavar="TEXT",
-                        help="to wait until it is no longer in the page's text")
+    parser.add_argument(
+        "--gone",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="to wait until it is no longer in the page's text",
+    )
     parser.add_argument("--screenshot", default="page.png", help="file name in /out")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait")
     parser.add_argument("--size", default="1800x1400", help="viewport, WIDTHxHEIGHT")
@@ -84,8 +96,9 @@ def main() -> None:
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(args.url)
         try:
-            page.wait_for_function(READY, arg=[args.texts, args.gone], polling=250,
-                                   timeout=args.timeout * 1000)
+            page.wait_for_function(
+                READY, arg=[args.texts, args.gone], polling=250, timeout=args.timeout * 1000
+            )
             timed_out = False
         except PlaywrightTimeout:
             timed_out = True

@@ -27,6 +27,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def resources(data_dir: Path) -> dict:
-    return {"sales_data": DataDirectory(path=str(data_dir)),
-            "io_manager": ParquetIOManager(base_dir=str(data_dir)),
-            IN_MEMORY: dg.InMemoryIOManager()}
+    return {
+        "sales_data": DataDirectory(path=str(data_dir)),
+        "io_manager": ParquetIOManager(base_dir=str(data_dir)),
+        IN_MEMORY: dg.InMemoryIOManager(),
+    }

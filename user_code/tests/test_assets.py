@@ -6,8 +6,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from ventas.defs import assets, checks
 from ventas.definitions import defs
+from ventas.defs import assets, checks
 
 ALL_ASSETS = dg.load_assets_from_modules([assets])
 ALL_CHECKS = dg.load_asset_checks_from_modules([checks])
@@ -15,8 +15,9 @@ UNPARTITIONED = [a for a in ALL_ASSETS if a.partitions_def is None]
 
 
 def materialize(resources, selection=None, **kwargs):
-    return dg.materialize([*UNPARTITIONED, *ALL_CHECKS], resources=resources,
-                          selection=selection, **kwargs)
+    return dg.materialize(
+        [*UNPARTITIONED, *ALL_CHECKS], resources=resources, selection=selection, **kwargs
+    )
 
 
 def metadata(result, asset: str) -> dict:
@@ -63,7 +64,14 @@ def test_materializations_carry_what_a_user_wants_to_see(data_dir, resources):
     procesadas = metadata(result, "ventas_procesadas")
     assert procesadas["dagster/row_count"].value > 0
     assert [c.name for c in procesadas["dagster/column_schema"].value.columns] == [
-        "fecha", "producto", "categoria", "precio", "cantidad", "usuario_id", "total"]
+        "fecha",
+        "producto",
+        "categoria",
+        "precio",
+        "cantidad",
+        "usuario_id",
+        "total",
+    ]
     assert "| fecha" in procesadas["preview"].value
     assert procesadas["path"].value.endswith("output/ventas_procesadas.parquet")
 
@@ -77,8 +85,12 @@ def test_materializations_carry_what_a_user_wants_to_see(data_dir, resources):
 def test_the_checks_pass_on_the_sample(data_dir, resources):
     result = materialize(resources)
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert set(evaluations) == {"columnas_requeridas", "precio_no_negativo",
-                                "cantidad_entera_positiva", "proporcion_de_nulos"}
+    assert set(evaluations) == {
+        "columnas_requeridas",
+        "precio_no_negativo",
+        "cantidad_entera_positiva",
+        "proporcion_de_nulos",
+    }
     assert all(e.passed for e in evaluations.values())
     empty_shares = pd.read_csv(data_dir / "ventas.csv").isna().mean()
     worst = evaluations["proporcion_de_nulos"].metadata
@@ -101,8 +113,9 @@ def checks_of(result) -> dict:
 
 
 def test_a_negative_price_fails_its_check_and_stops_the_totals(data_dir, resources):
-    write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2,1",
-                           "2024-01-02,Café,Alimentación,-4.5,2,1"])
+    write_sales(
+        data_dir, ["2024-01-01,Café,Alimentación,4.5,2,1", "2024-01-02,Café,Alimentación,-4.5,2,1"]
+    )
     result = materialize(resources, raise_on_error=False)
     check = checks_of(result)["precio_no_negativo"]
     assert not check.passed and check.metadata["negative prices"].value == 1
@@ -113,8 +126,14 @@ def test_a_negative_price_fails_its_check_and_stops_the_totals(data_dir, resourc
 
 
 def test_a_checks_lines_count_blank_lines_and_values_on_several_lines(data_dir, resources):
-    write_sales(data_dir, ["2024-01-01,\"Café\nmolido\",Alimentación,4.5,2,1", "",
-                           "2024-01-02,Café,Alimentación,-4.5,2,1"])
+    write_sales(
+        data_dir,
+        [
+            '2024-01-01,"Café\nmolido",Alimentación,4.5,2,1',
+            "",
+            "2024-01-02,Café,Alimentación,-4.5,2,1",
+        ],
+    )
     result = materialize(resources, raise_on_error=False)
     check = checks_of(result)["precio_no_negativo"]
     # header, a sale on lines 2 and 3, a blank line 4: the negative price is on line 5
@@ -122,17 +141,21 @@ def test_a_checks_lines_count_blank_lines_and_values_on_several_lines(data_dir, 
 
 
 def test_a_fractional_or_zero_quantity_fails_its_check(data_dir, resources):
-    write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2.5,1",
-                           "2024-01-02,Café,Alimentación,4.5,0,1",
-                           "2024-01-03,Café,Alimentación,4.5,,1"])
+    write_sales(
+        data_dir,
+        [
+            "2024-01-01,Café,Alimentación,4.5,2.5,1",
+            "2024-01-02,Café,Alimentación,4.5,0,1",
+            "2024-01-03,Café,Alimentación,4.5,,1",
+        ],
+    )
     result = materialize(resources, raise_on_error=False)
     check = checks_of(result)["cantidad_entera_positiva"]
     assert not check.passed and check.metadata["bad quantities"].value == 2
 
 
 def test_many_empty_fields_only_warn(data_dir, resources):
-    write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2,1",
-                           "2024-01-02,Café,,4.5,2,1"])
+    write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2,1", "2024-01-02,Café,,4.5,2,1"])
     result = materialize(resources)
     check = checks_of(result)["proporcion_de_nulos"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
@@ -144,18 +167,26 @@ BAD_INPUTS = {
     "missing": (None, "does not exist"),
     "empty": ("", "is empty"),
     "missing columns": ("fecha,producto,precio\n2024-01-01,Café,4.5\n", "lacks the column(s)"),
-    "non-numeric": ("fecha,producto,categoria,precio,cantidad,usuario_id\n"
-                    "2024-01-01,Café,Alimentación,cuatro,2,1\n", "line 2: 'cuatro'"),
-    "not UTF-8 mid-file": (("fecha,producto,categoria,precio,cantidad,usuario_id\n"
-                            + "2024-01-01,Café,Alimentación,4.5,2,1\n" * 3000).encode()
-                           + "2024-01-01,Té,Alimentación,1,1,1\n".encode("cp1252"),
-                           "is not valid UTF-8: line 3002"),
+    "non-numeric": (
+        "fecha,producto,categoria,precio,cantidad,usuario_id\n"
+        "2024-01-01,Café,Alimentación,cuatro,2,1\n",
+        "line 2: 'cuatro'",
+    ),
+    "not UTF-8 mid-file": (
+        (
+            "fecha,producto,categoria,precio,cantidad,usuario_id\n"
+            + "2024-01-01,Café,Alimentación,4.5,2,1\n" * 3000
+        ).encode()
+        + "2024-01-01,Té,Alimentación,1,1,1\n".encode("cp1252"),
+        "is not valid UTF-8: line 3002",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_sales_file_fails_the_run_with_a_clear_message_and_keeps_the_last_output(
-        case, data_dir, resources):
+    case, data_dir, resources
+):
     assert materialize(resources, selection=["ventas_raw"]).success
     output = data_dir / "output" / "ventas_raw.parquet"
     good = output.read_bytes()
@@ -179,7 +210,8 @@ def test_bad_sales_file_fails_the_run_with_a_clear_message_and_keeps_the_last_ou
 def test_a_latin1_file_is_read_with_a_warning_in_the_log(data_dir, resources):
     (data_dir / "ventas.csv").write_bytes(
         "fecha,producto,categoria,precio,cantidad,usuario_id\n"
-        "2024-01-01,Turrón,Alimentación,7.25,1,1\n".encode("cp1252"))
+        "2024-01-01,Turrón,Alimentación,7.25,1,1\n".encode("cp1252")
+    )
     with dg.instance_for_test() as instance:
         result = materialize(resources, selection=["ventas_raw"], instance=instance)
         assert result.success
@@ -190,8 +222,9 @@ def test_a_latin1_file_is_read_with_a_warning_in_the_log(data_dir, resources):
 
 def test_one_daily_partition_holds_exactly_that_days_sales(data_dir, resources):
     assert materialize(resources, selection=["ventas_procesadas", "ventas_raw"]).success
-    result = dg.materialize(ALL_ASSETS, resources=resources, selection=["ventas_diarias"],
-                            partition_key="2024-03-15")
+    result = dg.materialize(
+        ALL_ASSETS, resources=resources, selection=["ventas_diarias"], partition_key="2024-03-15"
+    )
     assert result.success
     day = pd.read_parquet(data_dir / "output" / "ventas_diarias" / "2024-03-15.parquet")
     clean = expected_clean(data_dir)
@@ -205,15 +238,24 @@ def test_one_daily_partition_holds_exactly_that_days_sales(data_dir, resources):
 
 def test_a_backfill_run_of_several_days_writes_one_file_per_day(data_dir, resources):
     assert materialize(resources, selection=["ventas_procesadas", "ventas_raw"]).success
-    result = dg.materialize(ALL_ASSETS, resources=resources, selection=["ventas_diarias"],
-                            tags={"dagster/asset_partition_range_start": "2024-03-01",
-                                  "dagster/asset_partition_range_end": "2024-03-05"})
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources=resources,
+        selection=["ventas_diarias"],
+        tags={
+            "dagster/asset_partition_range_start": "2024-03-01",
+            "dagster/asset_partition_range_end": "2024-03-05",
+        },
+    )
     assert result.success
     files = sorted(p.name for p in (data_dir / "output" / "ventas_diarias").iterdir())
     assert files == [f"2024-03-0{d}.parquet" for d in range(1, 6)]
     shown = result.asset_materializations_for_node("ventas_diarias")[0].metadata
-    assert shown["rows in this run"].value == expected_clean(data_dir)["fecha"].between(
-        "2024-03-01", "2024-03-05").sum() > 0
+    assert (
+        shown["rows in this run"].value
+        == expected_clean(data_dir)["fecha"].between("2024-03-01", "2024-03-05").sum()
+        > 0
+    )
     assert "total" in [c.name for c in shown["dagster/column_schema"].value.columns]
     assert "| fecha" in shown["preview"].value and shown["partitions in this run"].value == 5
 
@@ -221,7 +263,8 @@ def test_a_backfill_run_of_several_days_writes_one_file_per_day(data_dir, resour
 def test_the_op_job_logs_the_summary_per_category(data_dir, resources):
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("informe_ventas").execute_in_process(
-            resources=resources, instance=instance)
+            resources=resources, instance=instance
+        )
         assert result.success
         assert "Sales per category:\n| categoria" in logged(instance, result)
     resumen = result.output_for_node("resumir_por_categoria")
@@ -235,18 +278,24 @@ SHAPES = {
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_a_file_with_no_complete_sale_gives_zero_totals_with_a_warning(shape, data_dir,
-                                                                       resources):
+def test_a_file_with_no_complete_sale_gives_zero_totals_with_a_warning(shape, data_dir, resources):
     write_sales(data_dir, SHAPES[shape])
     with dg.instance_for_test() as instance:
         result = materialize(resources, instance=instance)
         assert result.success
         assert "ventas_procesadas is empty" in logged(instance, result)
     checks = checks_of(result)
-    assert all(checks[name].passed for name in ("columnas_requeridas", "precio_no_negativo",
-                                                "cantidad_entera_positiva"))
+    assert all(
+        checks[name].passed
+        for name in ("columnas_requeridas", "precio_no_negativo", "cantidad_entera_positiva")
+    )
     assert checks["proporcion_de_nulos"].passed == (not SHAPES[shape])
-    for name in ("ventas_procesadas", "ventas_por_categoria", "ventas_por_producto",
-                 "ventas_por_dia", "ventas_completas"):
+    for name in (
+        "ventas_procesadas",
+        "ventas_por_categoria",
+        "ventas_por_producto",
+        "ventas_por_dia",
+        "ventas_completas",
+    ):
         assert pd.read_parquet(data_dir / "output" / f"{name}.parquet").empty, name
     assert metadata(result, "ventas_por_categoria")["total"].value == 0

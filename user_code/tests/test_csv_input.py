@@ -8,8 +8,15 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from ventas.csv_input import (VENTAS_COLUMNS, InputFileError, inspect_csv, line_numbers,
-                              normalize_name, read_csv, stream_csv)
+from ventas.csv_input import (
+    VENTAS_COLUMNS,
+    InputFileError,
+    inspect_csv,
+    line_numbers,
+    normalize_name,
+    read_csv,
+    stream_csv,
+)
 
 HEADER = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
 ROW = "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
@@ -33,9 +40,16 @@ def error_of(path: Path) -> str:
 
 def test_a_plain_file_is_read_with_typed_columns(tmp_path):
     frame = read(write(tmp_path, HEADER + ROW))
-    assert frame.to_dict("records") == [{
-        "fecha": pd.Timestamp("2024-03-01").date(), "producto": "Café molido",
-        "categoria": "Alimentación", "precio": 4.6, "cantidad": 2.0, "usuario_id": 17}]
+    assert frame.to_dict("records") == [
+        {
+            "fecha": pd.Timestamp("2024-03-01").date(),
+            "producto": "Café molido",
+            "categoria": "Alimentación",
+            "precio": 4.6,
+            "cantidad": 2.0,
+            "usuario_id": 17,
+        }
+    ]
 
 
 def test_empty_fields_become_missing_values(tmp_path):
@@ -89,8 +103,9 @@ def test_quoted_values_keep_delimiters_quotes_and_line_breaks(tmp_path):
 def test_values_with_line_breaks_read_across_blocks(tmp_path):
     rows = "".join(f'2024-03-01,"Café\nmolido, {i}",Hogar,4.6,1,{i}\n' for i in range(300))
     path = write(tmp_path, HEADER + rows)
-    table = pa.concat_tables(stream_csv(path, VENTAS_COLUMNS, inspect_csv(path, VENTAS_COLUMNS),
-                                        block_size=1000))
+    table = pa.concat_tables(
+        stream_csv(path, VENTAS_COLUMNS, inspect_csv(path, VENTAS_COLUMNS), block_size=1000)
+    )
     assert table["usuario_id"].to_pylist() == list(range(300))
 
 
@@ -102,8 +117,11 @@ def test_a_value_of_a_megabyte_is_read(tmp_path):
 def test_a_record_longer_than_a_block_is_refused_with_its_line(tmp_path):
     path = write(tmp_path, HEADER + ROW + f'2024-03-01,"{"x" * 200_000}",Hogar,1,1,1\n' + ROW)
     with pytest.raises(InputFileError) as raised:
-        list(stream_csv(path, VENTAS_COLUMNS, inspect_csv(path, VENTAS_COLUMNS),
-                        block_size=64 * 1024))
+        list(
+            stream_csv(
+                path, VENTAS_COLUMNS, inspect_csv(path, VENTAS_COLUMNS), block_size=64 * 1024
+            )
+        )
     assert "line 3 starts a record of 0.2 MB" in str(raised.value)
     assert "shorten that value" in str(raised.value)
 
@@ -116,8 +134,10 @@ def test_day_first_dates_are_read(tmp_path):
 
 
 def test_day_first_dates_with_dashes_and_decimal_commas_are_read(tmp_path):
-    content = ("fecha;producto;categoria;precio;cantidad;usuario_id\n"
-               "13-03-2026;Té;Hogar;4,60;1;3\n1-4-2026;Té;Hogar;1,25;1;3\n")
+    content = (
+        "fecha;producto;categoria;precio;cantidad;usuario_id\n"
+        "13-03-2026;Té;Hogar;4,60;1;3\n1-4-2026;Té;Hogar;1,25;1;3\n"
+    )
     path = write(tmp_path, content)
     frame = read(path)
     assert list(frame["fecha"]) == [date(2026, 3, 13), date(2026, 4, 1)]
@@ -128,8 +148,10 @@ def test_day_first_dates_with_dashes_and_decimal_commas_are_read(tmp_path):
 def test_dates_that_fit_both_orders_are_read_day_first_with_a_note(tmp_path):
     path = write(tmp_path, HEADER + "01/03/2026,Té,Hogar,3,1,3\n2/3/2026,Té,Hogar,3,1,3\n")
     assert list(read(path)["fecha"]) == [date(2026, 3, 1), date(2026, 3, 2)]
-    assert any("read them day first, as DD/MM/YYYY" in note and "YYYY-MM-DD" in note
-               for note in inspect_csv(path, VENTAS_COLUMNS).notes)
+    assert any(
+        "read them day first, as DD/MM/YYYY" in note and "YYYY-MM-DD" in note
+        for note in inspect_csv(path, VENTAS_COLUMNS).notes
+    )
 
 
 def test_month_first_dates_of_a_us_export_are_read_with_a_note(tmp_path):
@@ -149,23 +171,33 @@ def test_the_whole_file_decides_the_order_when_its_first_lines_do_not(tmp_path):
 
 @pytest.mark.parametrize("ambiguous", [0, 5000])  # both orders in the head, or further down
 def test_dates_written_in_both_orders_are_refused_naming_both_lines(tmp_path, ambiguous):
-    content = HEADER + "01/03/2026,Té,Hogar,3,1,3\n" * ambiguous \
+    content = (
+        HEADER
+        + "01/03/2026,Té,Hogar,3,1,3\n" * ambiguous
         + "03/25/2026,Té,Hogar,3,1,3\n\n25/03/2026,Té,Hogar,3,1,3\n"
+    )
     message = error_of(write(tmp_path, content))
-    assert (f"column 'fecha' writes dates both day first (line {ambiguous + 4}: '25/03/2026') "
-            f"and month first (line {ambiguous + 2}: '03/25/2026')") in message
+    assert (
+        f"column 'fecha' writes dates both day first (line {ambiguous + 4}: '25/03/2026') "
+        f"and month first (line {ambiguous + 2}: '03/25/2026')"
+    ) in message
 
 
 def test_a_day_first_date_after_a_month_first_head_is_not_misread(tmp_path):
-    content = HEADER + "03/25/2026,Té,Hogar,3,1,3\n" + "01/03/2026,Té,Hogar,3,1,3\n" * 5000 \
+    content = (
+        HEADER
+        + "03/25/2026,Té,Hogar,3,1,3\n"
+        + "01/03/2026,Té,Hogar,3,1,3\n" * 5000
         + "25/03/2026,Té,Hogar,3,1,3\n"
+    )
     message = error_of(write(tmp_path, content))
     assert "are not dates written MM/DD/YYYY (line 5003: '25/03/2026')" in message
 
 
 def test_an_impossible_day_first_date_names_the_line_and_the_form(tmp_path):
-    message = error_of(write(tmp_path, HEADER + "01/02/2026,Té,Hogar,3,1,3\n"
-                                                "31/02/2026,Té,Hogar,3,1,3\n"))
+    message = error_of(
+        write(tmp_path, HEADER + "01/02/2026,Té,Hogar,3,1,3\n31/02/2026,Té,Hogar,3,1,3\n")
+    )
     assert "column 'fecha' are not dates written DD/MM/YYYY (line 3: '31/02/2026')" in message
 
 
@@ -190,8 +222,13 @@ def test_two_columns_meaning_the_same_are_refused(tmp_path):
 
 
 def test_non_numeric_values_are_listed_with_their_lines(tmp_path):
-    content = HEADER + ROW + "2024-03-02,Tableta,Electrónica,abc,1,3\n" + ROW * 3 \
+    content = (
+        HEADER
+        + ROW
+        + "2024-03-02,Tableta,Electrónica,abc,1,3\n"
+        + ROW * 3
         + "2024-03-05,Tableta,Electrónica,12.5,dos,3\n"
+    )
     message = error_of(write(tmp_path, content))
     assert "column 'precio' are not numbers" in message and "line 3: 'abc'" in message
     assert "column 'cantidad' are not numbers" in message and "line 7: 'dos'" in message
@@ -218,7 +255,11 @@ def test_line_numbers_count_blank_lines_and_values_on_several_lines(tmp_path):
     content = HEADER + ROW + "\n" + '2024-03-01,"a\r\nb\nc",Hogar,3,1,3\r\n' + ROW + "\n\n" + ROW
     path = write(tmp_path, content)
     assert line_numbers(path, inspect_csv(path, VENTAS_COLUMNS), [3, 0, 2, 1, 9]) == {
-        0: 2, 1: 4, 2: 7, 3: 10}
+        0: 2,
+        1: 4,
+        2: 7,
+        3: 10,
+    }
 
 
 def test_an_impossible_date_is_reported_with_the_expected_form(tmp_path):
@@ -258,8 +299,11 @@ def test_a_byte_windows_1252_lacks_names_the_line(tmp_path):
 
 
 def test_invalid_utf16_names_the_line(tmp_path):
-    content = (HEADER + ROW).replace(",", "\t").encode("utf-16") + b"\x00\xd8" + \
-        ROW.replace(",", "\t").encode("utf-16-le")
+    content = (
+        (HEADER + ROW).replace(",", "\t").encode("utf-16")
+        + b"\x00\xd8"
+        + ROW.replace(",", "\t").encode("utf-16-le")
+    )
     assert "not valid UTF-16: line 3" in error_of(write(tmp_path, content))
 
 
@@ -269,7 +313,9 @@ def test_utf16_file_with_tabs_is_read(tmp_path):
 
 
 def test_semicolons_with_decimal_commas_are_read(tmp_path):
-    content = "fecha;producto;categoria;precio;cantidad;usuario_id\n2024-03-01;Café;Hogar;4,60;2;17\n"
+    content = (
+        "fecha;producto;categoria;precio;cantidad;usuario_id\n2024-03-01;Café;Hogar;4,60;2;17\n"
+    )
     path = write(tmp_path, content)
     assert read(path).loc[0, "precio"] == pytest.approx(4.6)
     assert any("','" in note for note in inspect_csv(path, VENTAS_COLUMNS).notes)
@@ -299,34 +345,43 @@ def test_a_line_with_a_missing_field_says_so(tmp_path):
 
 def test_a_quote_left_open_that_a_later_quote_closes_names_its_line(tmp_path):
     # Quotes in the same column: pyarrow alone would merge lines 3 to 5 into one record.
-    content = HEADER + ROW + '2024-03-01,"Té,Hogar,3,1,3\n' + ROW \
-        + '2024-03-02,"Café",Hogar,3,1,3\n'
+    content = (
+        HEADER + ROW + '2024-03-01,"Té,Hogar,3,1,3\n' + ROW + '2024-03-02,"Café",Hogar,3,1,3\n'
+    )
     message = error_of(write(tmp_path, content))
-    assert "line 3: a double quote (\") opens a value that only closes on line 5" in message
+    assert 'line 3: a double quote (") opens a value that only closes on line 5' in message
 
 
 def test_a_quote_left_open_that_runs_into_other_columns_names_its_line(tmp_path):
-    content = HEADER + ROW + '2024-03-01,"Té,Hogar,3,1,3\n' + ROW \
-        + '2024-03-02,Té,Hogar 27",3,1,3\n'
+    content = (
+        HEADER + ROW + '2024-03-01,"Té,Hogar,3,1,3\n' + ROW + '2024-03-02,Té,Hogar 27",3,1,3\n'
+    )
     message = error_of(write(tmp_path, content))
-    assert "line 3 has the wrong number of fields: 5 where the header has 6 (the record runs " \
+    assert (
+        "line 3 has the wrong number of fields: 5 where the header has 6 (the record runs "
         "to line 5)" in message
+    )
 
 
 def test_a_quote_never_closed_names_its_line(tmp_path):
     # In the last column, pyarrow alone would read the rest of the file into that value.
     row = "2024-03-01,Hogar,3,1,3,Té\n"
-    content = "fecha,categoria,precio,cantidad,usuario_id,producto\n" + row * 2 \
-        + '2024-03-01,Hogar,3,1,3,"Té\n' + row
+    content = (
+        "fecha,categoria,precio,cantidad,usuario_id,producto\n"
+        + row * 2
+        + '2024-03-01,Hogar,3,1,3,"Té\n'
+        + row
+    )
     message = error_of(write(tmp_path, content))
-    assert "line 4: a double quote (\") opens a value that never closes" in message
+    assert 'line 4: a double quote (") opens a value that never closes' in message
 
 
 def test_a_quoted_value_followed_by_more_text_is_refused_when_values_span_lines(tmp_path):
-    content = HEADER + '2024-03-01,"Café\nmolido",Hogar,3,1,3\n' \
-        + '2024-03-01,"27" monitor,Hogar,3,1,3\n'
+    content = (
+        HEADER + '2024-03-01,"Café\nmolido",Hogar,3,1,3\n' + '2024-03-01,"27" monitor,Hogar,3,1,3\n'
+    )
     message = error_of(write(tmp_path, content))
-    assert "line 4: a value in double quotes (\") is followed by more text" in message
+    assert 'line 4: a value in double quotes (") is followed by more text' in message
 
 
 def test_normalize_name():

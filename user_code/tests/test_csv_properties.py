@@ -42,16 +42,19 @@ BAD_BYTES = {"utf-8": b"\x81", "utf-8-sig": b"\x81", "cp1252": b"\x81", "utf-16"
 NULL_MARKERS = {"NA", "NaN", "nan", "NULL", "null"}
 MARK = "§"  # where the invalid byte goes; never generated
 
-TEXT = st.text("abcxyz ABCXYZ 0189 áéíóúüñÁÉÍÓÚÑ,;|\t\"\n", max_size=10).filter(
-    lambda text: text not in NULL_MARKERS)
-ROW = st.fixed_dictionaries({
-    "fecha": st.none() | st.dates(date(1990, 1, 1), date(2039, 12, 31)),
-    "producto": TEXT,
-    "categoria": TEXT,
-    "precio": st.none() | st.integers(-10**8, 10**8),  # cents
-    "cantidad": st.none() | st.integers(0, 10**4),
-    "usuario_id": st.none() | st.integers(-(2**63), 2**63 - 1),
-})
+TEXT = st.text('abcxyz ABCXYZ 0189 áéíóúüñÁÉÍÓÚÑ,;|\t"\n', max_size=10).filter(
+    lambda text: text not in NULL_MARKERS
+)
+ROW = st.fixed_dictionaries(
+    {
+        "fecha": st.none() | st.dates(date(1990, 1, 1), date(2039, 12, 31)),
+        "producto": TEXT,
+        "categoria": TEXT,
+        "precio": st.none() | st.integers(-(10**8), 10**8),  # cents
+        "cantidad": st.none() | st.integers(0, 10**4),
+        "usuario_id": st.none() | st.integers(-(2**63), 2**63 - 1),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ def written_date(day: date, dialect: Dialect) -> str:
 
 def cells(row: dict, dialect: Dialect) -> list[str]:
     """The row's fields as the file writes them, in the file's column order."""
+
     def written(name: str) -> str:
         value = row[name]
         if value is None:
@@ -105,15 +109,18 @@ def cells(row: dict, dialect: Dialect) -> list[str]:
             sign = "-" if value < 0 else ""
             return f"{sign}{abs(value) // 100}{dialect.decimal_point}{abs(value) % 100:02}"
         return str(value)
+
     return [written(name) for name in dialect.order]
 
 
-def render(rows: list[dict], dialect: Dialect, broken: int = -1,
-           change=lambda fields: fields) -> tuple[str, list[int]]:
+def render(
+    rows: list[dict], dialect: Dialect, broken: int = -1, change=lambda fields: fields
+) -> tuple[str, list[int]]:
     """The file's text, and the line on which each row starts; `change` alters row `broken`."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=dialect.delimiter, quoting=dialect.quoting,
-                        lineterminator=dialect.newline)
+    writer = csv.writer(
+        out, delimiter=dialect.delimiter, quoting=dialect.quoting, lineterminator=dialect.newline
+    )
     writer.writerow(dialect.header)
     starts = []
     for index, row in enumerate(rows):
@@ -162,8 +169,12 @@ FAULTS = ["not a number", "impossible date", "extra field", "unclosed quote", "i
 
 
 @settings(deadline=None, max_examples=1000)
-@given(rows=st.lists(ROW, min_size=1, max_size=8), dialect=dialects(),
-       fault=st.sampled_from(FAULTS), data=st.data())
+@given(
+    rows=st.lists(ROW, min_size=1, max_size=8),
+    dialect=dialects(),
+    fault=st.sampled_from(FAULTS),
+    data=st.data(),
+)
 def test_a_broken_file_fails_naming_the_file_and_line(path, rows, dialect, fault, data):
     broken = data.draw(st.integers(0, len(rows) - 1))
 
@@ -174,8 +185,10 @@ def test_a_broken_file_fails_naming_the_file_and_line(path, rows, dialect, fault
         elif fault == "impossible date":
             y, m, d = data.draw(st.sampled_from([(2026, 2, 30), (2025, 2, 29), (2026, 4, 31)]))
             written[dialect.order.index("fecha")] = (
-                f"{y}-{m:02}-{d:02}" if dialect.dates == "iso" else
-                dialect.dates.join([str(d), f"{m:0{2 if dialect.padded else 1}}", str(y)]))
+                f"{y}-{m:02}-{d:02}"
+                if dialect.dates == "iso"
+                else dialect.dates.join([str(d), f"{m:0{2 if dialect.padded else 1}}", str(y)])
+            )
         elif fault == "extra field":
             written.append("x")
         elif fault == "invalid byte":
@@ -187,14 +200,23 @@ def test_a_broken_file_fails_naming_the_file_and_line(path, rows, dialect, fault
     line = starts[broken]
     if fault == "unclosed quote":  # a last row whose quote never closes
         line = text.count("\n") + 1
-        unclosed = {"fecha": written_date(date(2026, 3, 1), dialect), "producto": '"abierto',
-                    "categoria": "Hogar", "precio": "1", "cantidad": "1", "usuario_id": "1"}
+        unclosed = {
+            "fecha": written_date(date(2026, 3, 1), dialect),
+            "producto": '"abierto',
+            "categoria": "Hogar",
+            "precio": "1",
+            "cantidad": "1",
+            "usuario_id": "1",
+        }
         text += dialect.delimiter.join(unclosed[name] for name in dialect.order) + dialect.newline
     if fault == "invalid byte":
         before, after = text.split(MARK)
         line = before.count("\n") + 1
-        content = encoded(before, dialect) + BAD_BYTES[dialect.encoding] + \
-            after.encode(ENCODINGS[dialect.encoding][1])
+        content = (
+            encoded(before, dialect)
+            + BAD_BYTES[dialect.encoding]
+            + after.encode(ENCODINGS[dialect.encoding][1])
+        )
     else:
         content = encoded(text, dialect)
     path.write_bytes(content)

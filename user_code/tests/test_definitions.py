@@ -1,7 +1,7 @@
 """The code location as Dagster loads it: jobs, schedules and what they select."""
 
 import importlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
@@ -20,13 +20,20 @@ def selected(job_name: str) -> set[str]:
 
 
 def test_jobs_select_their_assets():
-    assert selected("procesar_ventas") == {"ventas_raw", "ventas_procesadas",
-                                           "ventas_por_categoria", "ventas_por_producto",
-                                           "ventas_por_dia"}
+    assert selected("procesar_ventas") == {
+        "ventas_raw",
+        "ventas_procesadas",
+        "ventas_por_categoria",
+        "ventas_por_producto",
+        "ventas_por_dia",
+    }
     assert selected("unir_clientes") == {"usuarios", "ventas_completas"}
     assert selected("historico_diario") == {"ventas_diarias"}
     assert {n.name for n in defs.resolve_job_def("informe_ventas").nodes} == {
-        "extraer_ventas", "calcular_totales", "resumir_por_categoria"}
+        "extraer_ventas",
+        "calcular_totales",
+        "resumir_por_categoria",
+    }
 
 
 def test_the_three_summaries_are_parallel_branches_of_ventas_procesadas():
@@ -45,7 +52,8 @@ def test_daily_and_hourly_schedules_keep_the_tutorials_crons():
 def test_the_partitioned_schedule_asks_for_the_day_that_ended():
     schedule = defs.resolve_schedule_def("historico_diario_schedule")
     context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2024, 3, 16, 0, 15, tzinfo=timezone.utc))
+        scheduled_execution_time=datetime(2024, 3, 16, 0, 15, tzinfo=UTC)
+    )
     (request,) = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == "2024-03-15"
 
@@ -53,6 +61,7 @@ def test_the_partitioned_schedule_asks_for_the_day_that_ended():
 def test_the_timezone_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("VENTAS_TIMEZONE", "Europe/Madrid")
     from ventas.defs import schedules
+
     try:
         reloaded = importlib.reload(schedules)
         assert reloaded.procesar_ventas_diario.execution_timezone == "Europe/Madrid"
@@ -64,7 +73,8 @@ def test_the_timezone_comes_from_the_environment(monkeypatch):
 def run_job(name: str, resources: dict, **kwargs) -> dg.ExecuteInProcessResult:
     with dg.instance_for_test() as instance:
         return defs.resolve_job_def(name).execute_in_process(
-            resources=resources, instance=instance, **kwargs)
+            resources=resources, instance=instance, **kwargs
+        )
 
 
 @pytest.mark.parametrize("name", [s.name for s in defs.schedules])
@@ -73,10 +83,12 @@ def test_each_schedules_tick_runs_its_job_on_the_sample(name, data_dir, resource
     schedule = defs.resolve_schedule_def(name)
     run_job("procesar_ventas", resources)  # the partitioned history reads the clean sales
     context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2024, 3, 16, 0, 15, tzinfo=timezone.utc))
+        scheduled_execution_time=datetime(2024, 3, 16, 0, 15, tzinfo=UTC)
+    )
     (request,) = schedule.evaluate_tick(context).run_requests
-    result = run_job(schedule.job_name, resources, partition_key=request.partition_key,
-                     tags=request.tags)
+    result = run_job(
+        schedule.job_name, resources, partition_key=request.partition_key, tags=request.tags
+    )
     assert result.success
     written = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert written == selected(schedule.job_name)

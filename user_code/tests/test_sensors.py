@@ -27,8 +27,11 @@ def drop(data_dir, name: str, content: str, age: float = 60):
 
 
 def evaluate(instance, data_dir, cursor=None) -> dg.SensorResult:
-    context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                      resources={"sales_data": DataDirectory(path=str(data_dir))})
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"sales_data": DataDirectory(path=str(data_dir))},
+    )
     return sensors.ventas_entrantes_sensor(context)
 
 
@@ -37,8 +40,11 @@ def test_a_new_file_gets_one_run_keyed_by_its_content(data_dir):
     with dg.instance_for_test() as instance:
         result = evaluate(instance, data_dir)
     (request,) = result.run_requests
-    assert request.run_key == request.partition_key == \
-        f"ventas_lunes.csv@{hashlib.sha256(path.read_bytes()).hexdigest()[:8]}"
+    assert (
+        request.run_key
+        == request.partition_key
+        == f"ventas_lunes.csv@{hashlib.sha256(path.read_bytes()).hexdigest()[:8]}"
+    )
     (add,) = result.dynamic_partitions_requests
     assert list(add.partition_keys) == [request.partition_key]
 
@@ -78,15 +84,19 @@ def test_the_cursor_spares_hashing_an_unchanged_file_again(data_dir):
 def ingest(instance, resources, key: str):
     instance.add_dynamic_partitions(assets.archivos_entrantes.name, [key])
     return defs.resolve_job_def("ingerir_ventas").execute_in_process(
-        resources=resources, partition_key=key, instance=instance, raise_on_error=False)
+        resources=resources, partition_key=key, instance=instance, raise_on_error=False
+    )
 
 
 def archive(instance, data_dir, result) -> None:
     (success,) = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
     context = dg.build_run_status_sensor_context(
-        sensor_name="archivar_ventas_entrantes", dagster_instance=instance,
-        dagster_run=result.dagster_run, dagster_event=success.dagster_event,
-        resources={"sales_data": DataDirectory(path=str(data_dir))})
+        sensor_name="archivar_ventas_entrantes",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=success.dagster_event,
+        resources={"sales_data": DataDirectory(path=str(data_dir))},
+    )
     sensors.archivar_ventas_entrantes(context)
 
 
@@ -100,7 +110,11 @@ def test_an_ingested_file_is_stored_then_archived(data_dir, resources):
     stored = data_dir / "output" / "ventas_entrantes" / f"{request.partition_key}.parquet"
     assert stored.is_file()
     assert not path.exists()
-    assert (data_dir / "archive" / "ventas_lunes.csv").read_text(encoding="utf-8").endswith("4.6,2,1\n")
+    assert (
+        (data_dir / "archive" / "ventas_lunes.csv")
+        .read_text(encoding="utf-8")
+        .endswith("4.6,2,1\n")
+    )
 
 
 def test_a_second_file_of_the_same_name_is_archived_beside_the_first(data_dir, resources):
@@ -134,19 +148,25 @@ def test_a_bad_file_fails_its_run_clearly_and_stays_in_incoming(data_dir, resour
     assert path.exists()
 
 
-@pytest.mark.parametrize("variable, value, expected", [
-    ("VENTAS_TIMEZONE", "Madrid", "is not a time zone"),
-    ("VENTAS_AUTOMATION_ON", "maybe", "use true or false"),
-    ("VENTAS_SENSOR_INTERVAL", "soon", "whole number of seconds"),
-])
-def test_a_bad_setting_names_the_variable_and_what_it_accepts(monkeypatch, variable, value,
-                                                             expected):
+@pytest.mark.parametrize(
+    "variable, value, expected",
+    [
+        ("VENTAS_TIMEZONE", "Madrid", "is not a time zone"),
+        ("VENTAS_AUTOMATION_ON", "maybe", "use true or false"),
+        ("VENTAS_SENSOR_INTERVAL", "soon", "whole number of seconds"),
+    ],
+)
+def test_a_bad_setting_names_the_variable_and_what_it_accepts(
+    monkeypatch, variable, value, expected
+):
     from ventas.defs import settings
 
     monkeypatch.setenv(variable, value)
-    getter = {"VENTAS_TIMEZONE": settings.timezone,
-              "VENTAS_AUTOMATION_ON": settings.automation_status,
-              "VENTAS_SENSOR_INTERVAL": settings.sensor_interval}[variable]
+    getter = {
+        "VENTAS_TIMEZONE": settings.timezone,
+        "VENTAS_AUTOMATION_ON": settings.automation_status,
+        "VENTAS_SENSOR_INTERVAL": settings.sensor_interval,
+    }[variable]
     with pytest.raises(settings.SettingError, match=f"{variable}=.*{expected}"):
         getter()
 

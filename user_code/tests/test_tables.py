@@ -15,8 +15,12 @@ from ventas.tables import Batches, Table, remove_leftovers, write_parquet
 def frames(*sizes: int):
     start = 0
     for size in sizes:
-        yield pd.DataFrame({"categoria": ["Hogar", "Ropa"] * (size // 2),
-                            "total": [float(i) for i in range(start, start + size)]})
+        yield pd.DataFrame(
+            {
+                "categoria": ["Hogar", "Ropa"] * (size // 2),
+                "total": [float(i) for i in range(start, start + size)],
+            }
+        )
         start += size
 
 
@@ -109,8 +113,10 @@ write_parquet(Batches(slow), Path(sys.argv[1]))
 
 def writer_of(path) -> subprocess.Popen:
     """Another process writing `path` forever, as a run does until it is killed."""
-    process = subprocess.Popen([sys.executable, "-c", WRITER, str(path)],
-                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     wait_for = time.monotonic() + 60
     while not list(path.parent.glob(f".{path.name}.*.tmp")):
         assert process.poll() is None and time.monotonic() < wait_for, "the writer did not start"

@@ -3,13 +3,20 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from ventas.transforms import (clean_sales, join_users, sales_between, total_by_category,
-                               total_by_day, total_by_product)
+from ventas.transforms import (
+    clean_sales,
+    join_users,
+    sales_between,
+    total_by_category,
+    total_by_day,
+    total_by_product,
+)
 
 
 def sales(rows):
-    frame = pd.DataFrame(rows, columns=["fecha", "producto", "categoria", "precio", "cantidad",
-                                        "usuario_id"])
+    frame = pd.DataFrame(
+        rows, columns=["fecha", "producto", "categoria", "precio", "cantidad", "usuario_id"]
+    )
     return frame.assign(fecha=pd.to_datetime(frame["fecha"]))
 
 
@@ -22,12 +29,14 @@ SAMPLE = [
 
 
 def test_clean_sales_drops_incomplete_rows_and_adds_total():
-    raw = sales([
-        ["2024-01-01", "Café molido", "Alimentación", 4.5, 2.0, 1.0],
-        ["2024-01-01", "Tableta", None, 300.0, 1.0, 2.0],
-        ["2024-01-02", "Bufanda de lana", "Ropa", None, 1.0, 3.0],
-        ["2024-01-03", "Portátil", "Electrónica", 900.0, 3.0, 4.0],
-    ])
+    raw = sales(
+        [
+            ["2024-01-01", "Café molido", "Alimentación", 4.5, 2.0, 1.0],
+            ["2024-01-01", "Tableta", None, 300.0, 1.0, 2.0],
+            ["2024-01-02", "Bufanda de lana", "Ropa", None, 1.0, 3.0],
+            ["2024-01-03", "Portátil", "Electrónica", 900.0, 3.0, 4.0],
+        ]
+    )
     clean = clean_sales(raw)
     assert clean["producto"].tolist() == ["Café molido", "Portátil"]
     assert clean["total"].tolist() == [9.0, 2700.0]
@@ -50,8 +59,12 @@ def test_total_by_category_sums_each_category_once_in_name_order():
 
 def test_total_by_product_puts_the_best_seller_first():
     result = total_by_product(clean_sales(sales(SAMPLE)))
-    assert result.iloc[0].to_dict() == {"categoria": "Electrónica", "producto": "Portátil",
-                                        "cantidad": 1, "total": 900.0}
+    assert result.iloc[0].to_dict() == {
+        "categoria": "Electrónica",
+        "producto": "Portátil",
+        "cantidad": 1,
+        "total": 900.0,
+    }
     assert result.set_index("producto").loc["Café molido", "cantidad"] == 6
 
 
@@ -68,8 +81,14 @@ def test_summaries_of_partial_summaries_equal_the_summary_of_all(summary):
 
 
 def test_join_users_keeps_sales_of_unknown_customers():
-    usuarios = pd.DataFrame({"usuario_id": [1, 2], "nombre": ["Lucía", "Hugo"],
-                             "ciudad": ["Madrid", "Vigo"], "segmento": ["Particular", "Empresa"]})
+    usuarios = pd.DataFrame(
+        {
+            "usuario_id": [1, 2],
+            "nombre": ["Lucía", "Hugo"],
+            "ciudad": ["Madrid", "Vigo"],
+            "segmento": ["Particular", "Empresa"],
+        }
+    )
     joined = join_users(clean_sales(sales(SAMPLE)), usuarios)
     assert len(joined) == 4
     assert joined["nombre"].tolist()[:2] == ["Lucía", "Hugo"]

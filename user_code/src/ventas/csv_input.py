@@ -58,20 +58,26 @@ MAX_EXAMPLES = 5
 ISO_DATE = "YYYY-MM-DD"
 # How dates may be written. Excel writes day and month with one or two digits; ISO dates are
 # read by pyarrow itself, which wants two.
-DATE_PATTERNS = {date_format: re.compile(pattern, re.ASCII) for date_format, pattern in {
-    ISO_DATE: r"(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)",
-    "DD/MM/YYYY": r"(?P<d>\d\d?)/(?P<m>\d\d?)/(?P<y>\d{4})",
-    "DD-MM-YYYY": r"(?P<d>\d\d?)-(?P<m>\d\d?)-(?P<y>\d{4})",
-    "MM/DD/YYYY": r"(?P<m>\d\d?)/(?P<d>\d\d?)/(?P<y>\d{4})",
-    "MM-DD-YYYY": r"(?P<m>\d\d?)-(?P<d>\d\d?)-(?P<y>\d{4})",
-}.items()}
+DATE_PATTERNS = {
+    date_format: re.compile(pattern, re.ASCII)
+    for date_format, pattern in {
+        ISO_DATE: r"(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)",
+        "DD/MM/YYYY": r"(?P<d>\d\d?)/(?P<m>\d\d?)/(?P<y>\d{4})",
+        "DD-MM-YYYY": r"(?P<d>\d\d?)-(?P<m>\d\d?)-(?P<y>\d{4})",
+        "MM/DD/YYYY": r"(?P<m>\d\d?)/(?P<d>\d\d?)/(?P<y>\d{4})",
+        "MM-DD-YYYY": r"(?P<m>\d\d?)-(?P<d>\d\d?)-(?P<y>\d{4})",
+    }.items()
+}
 DAY_AND_MONTH = re.compile(r"(\d\d?)([/-])(\d\d?)\2\d{4}", re.ASCII)
 INTEGER = re.compile(r"-?\d+", re.ASCII)
 # As pyarrow reads a float: {point} is the file's decimal mark.
 FLOAT = r"[+-]?(?:(?:\d+(?:{point}\d*)?|{point}\d+)(?:e[+-]?\d+)?|inf(?:inity)?)"
 END = "\ue000"  # a private-use character, which no sales file holds
-NOT_TEXT = {"utf8": "is not valid UTF-8", "cp1252": "is neither UTF-8 nor Windows-1252",
-            "utf-16": "is not valid UTF-16"}
+NOT_TEXT = {
+    "utf8": "is not valid UTF-8",
+    "cp1252": "is neither UTF-8 nor Windows-1252",
+    "utf-16": "is not valid UTF-16",
+}
 
 
 class InputFileError(UserError):
@@ -104,7 +110,8 @@ def _guess_encoding(head: bytes, path: Path) -> tuple[str, str | None]:
     if b"\x00" in head:
         raise InputFileError(
             f"{path} is not a text file (it contains NUL bytes; an Excel .xlsx renamed to "
-            ".csv looks like this). Export it as CSV (in Excel: Save As > 'CSV UTF-8').")
+            ".csv looks like this). Export it as CSV (in Excel: Save As > 'CSV UTF-8')."
+        )
     # Bytes that are not UTF-8 come out as lone surrogates, U+DC80 to U+DCFF.
     text = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode(head, final=False)
     undecoded = len(re.findall("[\udc80-\udcff]", text))
@@ -116,8 +123,10 @@ def _guess_encoding(head: bytes, path: Path) -> tuple[str, str | None]:
     beyond_ascii = len(re.findall("[^\x00-\x7f\udc80-\udcff]", text))
     if text.startswith("\ufeff") or beyond_ascii >= undecoded:
         raise InputFileError(_undecodable(path, "utf8"))
-    return "cp1252", (f"{path.name} is not UTF-8; read it as Windows-1252, the encoding "
-                      "Excel uses on Windows. Save it as 'CSV UTF-8' to make this explicit.")
+    return "cp1252", (
+        f"{path.name} is not UTF-8; read it as Windows-1252, the encoding "
+        "Excel uses on Windows. Save it as 'CSV UTF-8' to make this explicit."
+    )
 
 
 def _split(line: str, delimiter: str) -> list[str]:
@@ -129,13 +138,15 @@ def inspect_csv(path: Path, expected: Mapping[str, pa.DataType]) -> CsvFormat:
     if not path.is_file():
         raise InputFileError(
             f"{path} does not exist. Put the file in the data directory ({path.parent}), "
-            "or point the data directory setting (VENTAS_DATA_DIR) at the folder that holds it.")
+            "or point the data directory setting (VENTAS_DATA_DIR) at the folder that holds it."
+        )
     with path.open("rb") as f:
         head = f.read(HEAD_BYTES)
     if not head.strip():
         raise InputFileError(
             f"{path} is empty. It needs a header line ({','.join(expected)}) and one line "
-            "per record.")
+            "per record."
+        )
 
     encoding, note = _guess_encoding(head, path)
     notes = [note] if note else []
@@ -150,7 +161,8 @@ def inspect_csv(path: Path, expected: Mapping[str, pa.DataType]) -> CsvFormat:
                 if name in found:
                     raise InputFileError(
                         f"{path}: the header has two columns that both mean '{name}': "
-                        f"'{found[name]}' and '{cell}'. Remove or rename one.")
+                        f"'{found[name]}' and '{cell}'. Remove or rename one."
+                    )
                 found[name] = cell
         return found
 
@@ -161,10 +173,13 @@ def inspect_csv(path: Path, expected: Mapping[str, pa.DataType]) -> CsvFormat:
         raise InputFileError(
             f"{path} lacks the column(s) {', '.join(missing)}. Its header is: {header[:300]!r}. "
             f"The file needs a header line with {', '.join(expected)} (in any order; case, "
-            "accents and extra columns do not matter).")
+            "accents and extra columns do not matter)."
+        )
     cells = _split(header, delimiter)
-    names = tuple(normalize_name(cell) if columns.get(normalize_name(cell)) == cell
-                  else f"_other_{position}" for position, cell in enumerate(cells))
+    names = tuple(
+        normalize_name(cell) if columns.get(normalize_name(cell)) == cell else f"_other_{position}"
+        for position, cell in enumerate(cells)
+    )
     extra = [cell for cell in cells if normalize_name(cell) not in expected and cell.strip()]
     if extra:
         notes.append(f"{path.name}: ignored the extra column(s) {', '.join(extra)}.")
@@ -177,34 +192,52 @@ def inspect_csv(path: Path, expected: Mapping[str, pa.DataType]) -> CsvFormat:
     if delimiter != ",":
         decimal_point = _guess_decimal_point(sample, names, expected)
         if decimal_point == ",":
-            notes.append(f"{path.name} uses {delimiter!r} between fields and ',' for decimals; "
-                         "read it so.")
+            notes.append(
+                f"{path.name} uses {delimiter!r} between fields and ',' for decimals; read it so."
+            )
     fmt = CsvFormat(encoding, delimiter, decimal_point, columns, names, notes=tuple(notes))
     return _with_date_format(path, expected, fmt, sample)
 
 
-def _guess_decimal_point(sample: list[list[str]], names: tuple[str, ...],
-                         expected: Mapping[str, pa.DataType]) -> str:
+def _guess_decimal_point(
+    sample: list[list[str]], names: tuple[str, ...], expected: Mapping[str, pa.DataType]
+) -> str:
     """',' when the sample's decimal numbers all use a comma, else '.'."""
-    positions = [i for i, name in enumerate(names)
-                 if name in expected and pa.types.is_floating(expected[name])]
-    marks = {mark for row in sample for i in positions if i < len(row)
-             for mark in ",." if mark in row[i]}
+    positions = [
+        i
+        for i, name in enumerate(names)
+        if name in expected and pa.types.is_floating(expected[name])
+    ]
+    marks = {
+        mark for row in sample for i in positions if i < len(row) for mark in ",." if mark in row[i]
+    }
     return "," if marks == {","} else "."
 
 
-def _with_date_format(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat,
-                      sample: list[list[str]]) -> CsvFormat:
+def _with_date_format(
+    path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat, sample: list[list[str]]
+) -> CsvFormat:
     """`fmt` with how its dates are written: from the sample, or the whole file if need be."""
-    positions = {name: fmt.names.index(name)
-                 for name, kind in expected.items() if pa.types.is_date(kind)}
-    table = pa.table({name: pa.array([row[i] if i < len(row) else None for row in sample],
-                                     pa.string()) for name, i in positions.items()})
-    values = [value.strip(" \t") for name in positions for value in table[name].to_pylist()
-              if value]
-    written = next((match for value in values if (match := DAY_AND_MONTH.fullmatch(value)
-                                                   or DATE_PATTERNS[ISO_DATE].fullmatch(value))),
-                   None)
+    positions = {
+        name: fmt.names.index(name) for name, kind in expected.items() if pa.types.is_date(kind)
+    }
+    table = pa.table(
+        {
+            name: pa.array([row[i] if i < len(row) else None for row in sample], pa.string())
+            for name, i in positions.items()
+        }
+    )
+    values = [
+        value.strip(" \t") for name in positions for value in table[name].to_pylist() if value
+    ]
+    written = next(
+        (
+            match
+            for value in values
+            if (match := DAY_AND_MONTH.fullmatch(value) or DATE_PATTERNS[ISO_DATE].fullmatch(value))
+        ),
+        None,
+    )
     if written is None or written.re is not DAY_AND_MONTH:  # ISO dates, or none to go by
         return fmt
     separator = written[2]
@@ -218,22 +251,32 @@ def _with_date_format(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvF
             if len(found) == 2:
                 break
     lines = line_numbers(path, fmt, (index for _, index, _ in found.values()))
-    shown = {order: f"line {lines.get(index, '?')}: {value!r}"
-             for order, (_, index, value) in found.items()}
+    shown = {
+        order: f"line {lines.get(index, '?')}: {value!r}"
+        for order, (_, index, value) in found.items()
+    }
     if len(found) == 2:
         raise InputFileError(
             f"{path}: column '{fmt.columns[found['DD'][0]]}' writes dates both day first "
             f"({shown['DD']}) and month first ({shown['MM']}). Write every date the same way, "
-            "best as YYYY-MM-DD.")
+            "best as YYYY-MM-DD."
+        )
     if "MM" in found:
         date_format = f"MM{separator}DD{separator}YYYY"
-        note = (f"{path.name}: read the dates month first, as {date_format} ({shown['MM']}). "
-                "Write them as YYYY-MM-DD to make this explicit.")
+        note = (
+            f"{path.name}: read the dates month first, as {date_format} ({shown['MM']}). "
+            "Write them as YYYY-MM-DD to make this explicit."
+        )
     else:
         date_format = f"DD{separator}MM{separator}YYYY"
-        note = None if found else (
-            f"{path.name}: every date reads as day/month or month/day; read them day first, "
-            f"as {date_format}. Write them as YYYY-MM-DD to make this explicit.")
+        note = (
+            None
+            if found
+            else (
+                f"{path.name}: every date reads as day/month or month/day; read them day first, "
+                f"as {date_format}. Write them as YYYY-MM-DD to make this explicit."
+            )
+        )
     return replace(fmt, date_format=date_format, notes=fmt.notes + ((note,) if note else ()))
 
 
@@ -258,21 +301,32 @@ def _orders(table: pa.Table, separator: str) -> dict[str, tuple[str, int, str]]:
     return found
 
 
-def stream_csv(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat,
-               block_size: int = BLOCK_BYTES) -> Iterator[pa.Table]:
+def stream_csv(
+    path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat, block_size: int = BLOCK_BYTES
+) -> Iterator[pa.Table]:
     """Typed batches of `path` with exactly the `expected` columns, in that order."""
     # pyarrow reads ISO dates itself; dates written otherwise are read as text and converted here.
-    as_text = [name for name, kind in expected.items()
-               if pa.types.is_date(kind) and fmt.date_format != ISO_DATE]
+    as_text = [
+        name
+        for name, kind in expected.items()
+        if pa.types.is_date(kind) and fmt.date_format != ISO_DATE
+    ]
     # Every column, the others as text: a line break in any value may be a quote left open.
-    types = {**dict.fromkeys(fmt.names, pa.string()), **expected,
-             **dict.fromkeys(as_text, pa.string())}
+    types = {
+        **dict.fromkeys(fmt.names, pa.string()),
+        **expected,
+        **dict.fromkeys(as_text, pa.string()),
+    }
     try:
         reader = pacsv.open_csv(
             path,
             # Our names for the columns, by position, instead of the header's spelling.
-            read_options=pacsv.ReadOptions(encoding=fmt.encoding, block_size=block_size,
-                                           column_names=list(fmt.names), skip_rows=1),
+            read_options=pacsv.ReadOptions(
+                encoding=fmt.encoding,
+                block_size=block_size,
+                column_names=list(fmt.names),
+                skip_rows=1,
+            ),
             parse_options=pacsv.ParseOptions(delimiter=fmt.delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types=types,
@@ -294,8 +348,13 @@ def stream_csv(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat,
                 text = batch.column(name)
                 dates = _dates(text, fmt.date_format)
                 if dates.null_count > text.null_count:
-                    raise _diagnose(path, expected, fmt, block_size,
-                                    f"column {name} has values that are not dates")
+                    raise _diagnose(
+                        path,
+                        expected,
+                        fmt,
+                        block_size,
+                        f"column {name} has values that are not dates",
+                    )
                 batch = batch.set_column(batch.schema.get_field_index(name), name, dates)
             yield pa.Table.from_batches([batch]).select(list(expected))
         if empty:  # a header and no records: still a table, with the right columns
@@ -336,8 +395,9 @@ def line_numbers(path: Path, fmt: CsvFormat, records: Iterable[int]) -> dict[int
     return found
 
 
-def _records(path: Path, fmt: CsvFormat,
-             strict: bool = False) -> Iterator[tuple[int, int, int, list[str] | None]]:
+def _records(
+    path: Path, fmt: CsvFormat, strict: bool = False
+) -> Iterator[tuple[int, int, int, list[str] | None]]:
     """Every record of `path`: its index, its first and last line, its fields. A value whose
     quote is still open at the end of the file ends with END. If `strict`, a record where
     a quoted value is followed by more text has no fields (None)."""
@@ -366,8 +426,9 @@ def _records(path: Path, fmt: CsvFormat,
         csv.field_size_limit(limit)
 
 
-def _diagnose(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat, block_size: int,
-              message: str) -> InputFileError:
+def _diagnose(
+    path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat, block_size: int, message: str
+) -> InputFileError:
     """Turn pyarrow's terse error into the line, column and a fix, by re-reading the file."""
     if "invalid UTF8" in message:
         problem = _undecodable(path, fmt.encoding)
@@ -387,8 +448,11 @@ def _undecodable(path: Path, encoding: str) -> str:
         with path.open(encoding=encoding, errors=errors, newline="") as f:
             for number, line in enumerate(f, start=1):
                 if bad := re.search("[\ud800-\udfff]", line):
-                    what = (f"the byte 0x{ord(bad[0]) - 0xDC00:02x}" if errors == "surrogateescape"
-                            else f"an unpaired surrogate 0x{ord(bad[0]):04x}")
+                    what = (
+                        f"the byte 0x{ord(bad[0]) - 0xDC00:02x}"
+                        if errors == "surrogateescape"
+                        else f"an unpaired surrogate 0x{ord(bad[0]):04x}"
+                    )
                     return f"{path} {NOT_TEXT[encoding]}: line {number} has {what}. {fix}"
     except UnicodeDecodeError:  # UTF-16 cut in the middle of a character
         return f"{path} {NOT_TEXT[encoding]}: it ends in the middle of a character. {fix}"
@@ -400,39 +464,53 @@ def _shape_problem(path: Path, fmt: CsvFormat, block_size: int) -> str | None:
     read, said with its line and how to fix it."""
     for _, first, last, fields in _records(path, fmt, strict=True):
         if fields is None and last > first:
-            return (f"{path}, line {first}: a double quote (\") opens a value that only closes on "
-                    f"line {last}, where more text follows. Close the quote where the value ends, "
-                    'and write a quote inside a value as two ("").')
+            return (
+                f'{path}, line {first}: a double quote (") opens a value that only closes on '
+                f"line {last}, where more text follows. Close the quote where the value ends, "
+                'and write a quote inside a value as two ("").'
+            )
         if fields is None:
-            return (f"{path}, line {first}: a value in double quotes (\") is followed by more "
-                    'text. Quote the whole value, and write a quote inside it as two ("").')
+            return (
+                f'{path}, line {first}: a value in double quotes (") is followed by more '
+                'text. Quote the whole value, and write a quote inside it as two ("").'
+            )
         if fields[-1].endswith(END):
-            return (f"{path}, line {first}: a double quote (\") opens a value that never closes, "
-                    "so the rest of the file would be read into it. Close the quote, or write a "
-                    'quote inside a value as two ("").')
+            return (
+                f'{path}, line {first}: a double quote (") opens a value that never closes, '
+                "so the rest of the file would be read into it. Close the quote, or write a "
+                'quote inside a value as two ("").'
+            )
         if len(fields) != len(fmt.names):
-            wrong = (f"{path}, line {first} has the wrong number of fields: {len(fields)} where "
-                     f"the header has {len(fmt.names)}")
+            wrong = (
+                f"{path}, line {first} has the wrong number of fields: {len(fields)} where "
+                f"the header has {len(fmt.names)}"
+            )
             if last > first:
-                return (f"{wrong} (the record runs to line {last}). A double quote (\") on line "
-                        f"{first} probably opens a value that does not close: close it, or write "
-                        'a quote inside a value as two ("").')
+                return (
+                    f'{wrong} (the record runs to line {last}). A double quote (") on line '
+                    f"{first} probably opens a value that does not close: close it, or write "
+                    'a quote inside a value as two ("").'
+                )
             if len(fields) > len(fmt.names):
-                return (f"{wrong}. A value probably contains the delimiter {fmt.delimiter!r}: put "
-                        "that value in double quotes.")
-            return (f"{wrong}. Add the missing fields (an empty field is fine, but keep its "
-                    "delimiter).")
+                return (
+                    f"{wrong}. A value probably contains the delimiter {fmt.delimiter!r}: put "
+                    "that value in double quotes."
+                )
+            return (
+                f"{wrong}. Add the missing fields (an empty field is fine, but keep its delimiter)."
+            )
         size = len(fmt.delimiter.join(fields).encode())
         if size > block_size:
-            return (f"{path}, line {first} starts a record of {size / 2**20:.1f} MB, more than "
-                    f"the {block_size / 2**20:g} MB this reader takes at a time. If a double quote "
-                    "on that line opens a value that should have closed, close it; otherwise "
-                    "shorten that value.")
+            return (
+                f"{path}, line {first} starts a record of {size / 2**20:.1f} MB, more than "
+                f"the {block_size / 2**20:g} MB this reader takes at a time. If a double quote "
+                "on that line opens a value that should have closed, close it; otherwise "
+                "shorten that value."
+            )
     return None
 
 
-def _invalid_values(path: Path, expected: Mapping[str, pa.DataType],
-                    fmt: CsvFormat) -> str | None:
+def _invalid_values(path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat) -> str | None:
     """The first value that does not convert, with its line and column; then, per column, how
     many do not and the first few lines; then the fix."""
     as_text = {name: pa.string() for name in expected}
@@ -446,20 +524,28 @@ def _invalid_values(path: Path, expected: Mapping[str, pa.DataType],
             if bad.any():
                 counts[name] = counts.get(name, 0) + int(bad.sum())
                 shown = examples.setdefault(name, [])
-                shown += [(first_record + index, value) for index, value
-                          in frame[name][bad].head(MAX_EXAMPLES - len(shown)).items()]
+                shown += [
+                    (first_record + index, value)
+                    for index, value in frame[name][bad].head(MAX_EXAMPLES - len(shown)).items()
+                ]
         first_record += len(frame)
     if not counts:
         return None
     lines = line_numbers(path, fmt, (index for shown in examples.values() for index, _ in shown))
-    index, value, name = min((index, value, name) for name, shown in examples.items()
-                             for index, value in shown)
-    first = (f"{path}, line {lines.get(index, '?')}, column '{fmt.columns[name]}': {value!r} "
-             f"{_wanted(expected[name], fmt, one=True)}.")
+    index, value, name = min(
+        (index, value, name) for name, shown in examples.items() for index, value in shown
+    )
+    first = (
+        f"{path}, line {lines.get(index, '?')}, column '{fmt.columns[name]}': {value!r} "
+        f"{_wanted(expected[name], fmt, one=True)}."
+    )
     in_all = "; ".join(
         f"{counts[name]} value(s) in column '{fmt.columns[name]}' {_wanted(kind, fmt)} ("
         + "; ".join(f"line {lines.get(index, '?')}: {value!r}" for index, value in examples[name])
-        + ")" for name, kind in expected.items() if name in counts)
+        + ")"
+        for name, kind in expected.items()
+        if name in counts
+    )
     return f"{first} In all: {in_all}. Correct them, or empty those fields to drop the rows."
 
 
@@ -467,8 +553,9 @@ def _unconvertible(values: pd.Series, kind: pa.DataType, fmt: CsvFormat) -> pd.S
     """Where `values` (text) do not read as `kind`."""
     if pa.types.is_string(kind):
         return pd.Series(False, index=values.index)
-    return values.isin([value for value in values.dropna().unique()
-                        if not _readable(value, kind, fmt)])
+    return values.isin(
+        [value for value in values.dropna().unique() if not _readable(value, kind, fmt)]
+    )
 
 
 def _readable(value: str, kind: pa.DataType, fmt: CsvFormat) -> bool:

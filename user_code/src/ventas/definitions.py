@@ -11,10 +11,18 @@ data_dir = settings.data_dir()
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets]),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
-    jobs=[jobs.procesar_ventas, jobs.unir_clientes, jobs.historico_diario, jobs.ingerir_ventas,
-          ops.informe_ventas],
-    schedules=[schedules.procesar_ventas_diario, schedules.procesar_ventas_cada_hora,
-               schedules.historico_diario_schedule],
+    jobs=[
+        jobs.procesar_ventas,
+        jobs.unir_clientes,
+        jobs.historico_diario,
+        jobs.ingerir_ventas,
+        ops.informe_ventas,
+    ],
+    schedules=[
+        schedules.procesar_ventas_diario,
+        schedules.procesar_ventas_cada_hora,
+        schedules.historico_diario_schedule,
+    ],
     sensors=[sensors.ventas_entrantes_sensor, sensors.archivar_ventas_entrantes],
     resources={
         "sales_data": DataDirectory(path=data_dir),

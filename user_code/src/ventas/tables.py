@@ -59,8 +59,11 @@ class Table:
 
     @property
     def _text_columns(self) -> list[str]:
-        return [f.name for f in self.schema if pa.types.is_string(f.type)
-                or pa.types.is_large_string(f.type)]
+        return [
+            f.name
+            for f in self.schema
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        ]
 
     @property
     def num_rows(self) -> int:
@@ -87,26 +90,34 @@ class Table:
         return counts
 
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        return _to_pandas(pq.read_table(self.path, columns=columns,
-                                        read_dictionary=self._text_columns))
+        return _to_pandas(
+            pq.read_table(self.path, columns=columns, read_dictionary=self._text_columns)
+        )
 
-    def batches(self, columns: Sequence[str] | None = None,
-                batch_rows: int = BATCH_ROWS) -> Batches:
+    def batches(
+        self, columns: Sequence[str] | None = None, batch_rows: int = BATCH_ROWS
+    ) -> Batches:
         """The table in batches; an empty table gives one empty batch, so it keeps its schema."""
+
         def produce() -> Iterator[pa.RecordBatch | pa.Table]:
             if self.num_rows == 0:
                 empty = self.schema.empty_table()
                 yield empty.select(list(columns)) if columns else empty
                 return
             yield from self._file.iter_batches(batch_size=batch_rows, columns=columns)
+
         return Batches(produce)
 
     def map_batches(self, transform: Callable[[pd.DataFrame], pd.DataFrame]) -> Batches:
         """`transform` applied to each batch: for row-by-row work (filters, new columns, joins)."""
         return self.batches().map(transform)
 
-    def aggregate(self, summarize: Callable[[pd.DataFrame], pd.DataFrame],
-                  columns: Sequence[str], batch_rows: int = BATCH_ROWS) -> pd.DataFrame:
+    def aggregate(
+        self,
+        summarize: Callable[[pd.DataFrame], pd.DataFrame],
+        columns: Sequence[str],
+        batch_rows: int = BATCH_ROWS,
+    ) -> pd.DataFrame:
         """`summarize` of the whole table, computed batch by batch.
 
         `summarize` must give the same result when applied again to its own
@@ -130,8 +141,9 @@ def _uniform(table: pa.Table) -> pa.Table:
     for index, field in enumerate(table.schema):
         if pa.types.is_dictionary(field.type) and field.type.index_type != pa.int32():
             kind = pa.dictionary(pa.int32(), field.type.value_type)
-            table = table.set_column(index, pa.field(field.name, kind),
-                                     table.column(index).cast(kind))
+            table = table.set_column(
+                index, pa.field(field.name, kind), table.column(index).cast(kind)
+            )
     return table.replace_schema_metadata(None)
 
 
@@ -143,8 +155,10 @@ def _to_arrow(batch: Frame, schema: pa.Schema | None) -> pa.Table:
         try:
             batch = batch.cast(schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as error:
-            raise TypeError(f"a batch does not match the table's schema: {error}\n"
-                            f"expected:\n{schema}\ngot:\n{batch.schema}") from error
+            raise TypeError(
+                f"a batch does not match the table's schema: {error}\n"
+                f"expected:\n{schema}\ngot:\n{batch.schema}"
+            ) from error
     return batch
 
 
@@ -155,8 +169,9 @@ class WriteSummary:
     preview: pd.DataFrame
 
 
-def write_parquet(data: pd.DataFrame | Batches, path: Path,
-                  schema: pa.Schema | None = None) -> WriteSummary:
+def write_parquet(
+    data: pd.DataFrame | Batches, path: Path, schema: pa.Schema | None = None
+) -> WriteSummary:
     """Write `data` to `path` atomically; the last good file survives any failure.
 
     Batches are converted on this thread and written on another, so parsing
@@ -167,8 +182,9 @@ def write_parquet(data: pd.DataFrame | Batches, path: Path,
         return _write(data, path, tmp, schema)
 
 
-def _write(data: pd.DataFrame | Batches, path: Path, tmp: Path,
-           schema: pa.Schema | None) -> WriteSummary:
+def _write(
+    data: pd.DataFrame | Batches, path: Path, tmp: Path, schema: pa.Schema | None
+) -> WriteSummary:
     batches = [data] if isinstance(data, pd.DataFrame) else data
     pending: queue.Queue = queue.Queue(maxsize=2)
     failure: list[BaseException] = []

@@ -19,7 +19,8 @@ def clean_sales(ventas: pd.DataFrame) -> pd.DataFrame:
         raise UserError(
             f"cantidad must be a whole number; found {limpias['cantidad'][fraccionarias].iloc[0]}."
             " Correct the quantities in the sales file (the check cantidad_entera_positiva lists"
-            " every such row).")
+            " every such row)."
+        )
     return limpias.assign(
         cantidad=limpias["cantidad"].astype("int64"),
         usuario_id=limpias["usuario_id"].astype("int64"),
@@ -36,6 +37,7 @@ def by_name(values: pd.Series) -> pd.Series:
 # its own partial results gives the same answer as applying it to all rows:
 # the assets compute them batch by batch.
 
+
 def total_by_category(ventas: pd.DataFrame) -> pd.DataFrame:
     """Sum `total` per `categoria`, one row per category, sorted by category."""
     totales = ventas.groupby("categoria", as_index=False, observed=True, sort=False)["total"].sum()
@@ -44,8 +46,9 @@ def total_by_category(ventas: pd.DataFrame) -> pd.DataFrame:
 
 def total_by_product(ventas: pd.DataFrame) -> pd.DataFrame:
     """Units sold (`cantidad`) and `total` per product, best-selling first."""
-    por_producto = ventas.groupby(["categoria", "producto"], as_index=False, observed=True,
-                                  sort=False)[["cantidad", "total"]].sum()
+    por_producto = ventas.groupby(
+        ["categoria", "producto"], as_index=False, observed=True, sort=False
+    )[["cantidad", "total"]].sum()
     return por_producto.sort_values("total", ascending=False, ignore_index=True)
 
 
@@ -53,8 +56,7 @@ def total_by_day(ventas: pd.DataFrame) -> pd.DataFrame:
     """Number of sales (`ventas`), units and `total` per `fecha`, oldest first."""
     if "ventas" not in ventas.columns:  # individual sales rather than partial sums
         ventas = ventas.assign(ventas=1)
-    return ventas.groupby("fecha", as_index=False, sort=True)[
-        ["ventas", "cantidad", "total"]].sum()
+    return ventas.groupby("fecha", as_index=False, sort=True)[["ventas", "cantidad", "total"]].sum()
 
 
 def join_users(ventas: pd.DataFrame, usuarios: pd.DataFrame) -> pd.DataFrame:

@@ -42,43 +42,59 @@ def ventas_procesadas(ventas_raw: Table) -> Batches:
 
 # Three independent summaries of ventas_procesadas: parallel branches in the graph.
 
-def _summarize(context: dg.AssetExecutionContext, ventas_procesadas: Table,
-               summarize: Callable[[pd.DataFrame], pd.DataFrame],
-               columns: list[str]) -> pd.DataFrame:
+
+def _summarize(
+    context: dg.AssetExecutionContext,
+    ventas_procesadas: Table,
+    summarize: Callable[[pd.DataFrame], pd.DataFrame],
+    columns: list[str],
+) -> pd.DataFrame:
     if ventas_procesadas.num_rows == 0:
         context.log.warning(
             "ventas_procesadas is empty: the sales file has no sale with every field filled in. "
-            f"{context.asset_key.to_user_string()} is empty too, so every total is zero.")
+            f"{context.asset_key.to_user_string()} is empty too, so every total is zero."
+        )
     return ventas_procesadas.aggregate(summarize, columns)
 
 
 @dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
-def ventas_por_categoria(context: dg.AssetExecutionContext,
-                         ventas_procesadas: Table) -> dg.Output[pd.DataFrame]:
+def ventas_por_categoria(
+    context: dg.AssetExecutionContext, ventas_procesadas: Table
+) -> dg.Output[pd.DataFrame]:
     """Total sales per category."""
-    totales = _summarize(context, ventas_procesadas, transforms.total_by_category,
-                         ["categoria", "total"])
-    return dg.Output(totales, metadata={
-        "totales": dg.MetadataValue.md(totales.to_markdown(index=False, floatfmt=",.2f")),
-        "total": float(totales["total"].sum()),
-        # One number per category: the UI plots each across materializations.
-        **{f"total {c}": float(t) for c, t in zip(totales["categoria"], totales["total"])},
-    })
+    totales = _summarize(
+        context, ventas_procesadas, transforms.total_by_category, ["categoria", "total"]
+    )
+    return dg.Output(
+        totales,
+        metadata={
+            "totales": dg.MetadataValue.md(totales.to_markdown(index=False, floatfmt=",.2f")),
+            "total": float(totales["total"].sum()),
+            # One number per category: the UI plots each across materializations.
+            **{f"total {c}": float(t) for c, t in zip(totales["categoria"], totales["total"])},
+        },
+    )
 
 
 @dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
-def ventas_por_producto(context: dg.AssetExecutionContext,
-                        ventas_procesadas: Table) -> pd.DataFrame:
+def ventas_por_producto(
+    context: dg.AssetExecutionContext, ventas_procesadas: Table
+) -> pd.DataFrame:
     """Units and total sales per product, best-selling first."""
-    return _summarize(context, ventas_procesadas, transforms.total_by_product,
-                      ["categoria", "producto", "cantidad", "total"])
+    return _summarize(
+        context,
+        ventas_procesadas,
+        transforms.total_by_product,
+        ["categoria", "producto", "cantidad", "total"],
+    )
 
 
 @dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
 def ventas_por_dia(context: dg.AssetExecutionContext, ventas_procesadas: Table) -> pd.DataFrame:
     """Number of sales, units and total per day."""
-    return _summarize(context, ventas_procesadas, transforms.total_by_day,
-                      ["fecha", "cantidad", "total"])
+    return _summarize(
+        context, ventas_procesadas, transforms.total_by_day, ["fecha", "cantidad", "total"]
+    )
 
 
 @dg.asset(group_name=CLIENTES, kinds={"csv", "pandas"})
@@ -111,7 +127,8 @@ def ventas_diarias(context: dg.AssetExecutionContext, ventas_procesadas: Table) 
     start, end = window.start.date(), window.end.date()
     return pd.concat(
         ventas_procesadas.map_batches(lambda ventas: transforms.sales_between(ventas, start, end)),
-        ignore_index=True)
+        ignore_index=True,
+    )
 
 
 # One partition per file dropped into data/incoming/: `<file name>@<first 8 hex of its SHA-256>`.

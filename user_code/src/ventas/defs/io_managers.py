@@ -41,8 +41,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 written = write_parquet(obj, path)
             except PermissionError as error:
                 raise user_failure("PermissionError", _cannot_write(error)) from error
-        context.add_output_metadata({**_describe([written], path),
-                                     "size_bytes": path.stat().st_size})
+        context.add_output_metadata(
+            {**_describe([written], path), "size_bytes": path.stat().st_size}
+        )
 
     def _write_partitions(self, context: dg.OutputContext, obj: pd.DataFrame | Batches) -> None:
         directory = self._partition_dir(context)
@@ -53,8 +54,10 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             written = [write_parquet(obj, path)]
         else:  # days of a backfill run: split the output on its date column
             days = obj[column].dt.strftime("%Y-%m-%d")
-            written = [write_parquet(obj[days == key].reset_index(drop=True), path)
-                       for key, path in files.items()]
+            written = [
+                write_parquet(obj[days == key].reset_index(drop=True), path)
+                for key, path in files.items()
+            ]
         if len(files) == 1:
             context.add_output_metadata(_describe(written, *files.values()))
             return
@@ -67,9 +70,13 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | Table:
         path = self._path(context)
         if not path.exists():
-            raise user_failure("FileNotFoundError", (
-                f"{path} does not exist: materialize {context.asset_key.to_user_string()} "
-                "first (the Materialize button on its page in the UI, or a job that selects it)."))
+            raise user_failure(
+                "FileNotFoundError",
+                (
+                    f"{path} does not exist: materialize {context.asset_key.to_user_string()} "
+                    "first (the Materialize button on its page in the UI, or a job that selects it)."
+                ),
+            )
         if context.dagster_type.typing_type is Table:
             return Table(path)
         return Table(path).read()
@@ -81,8 +88,9 @@ def _describe(written: list[WriteSummary], path: Path) -> dict:
     first = next((w for w in written if w.rows), written[0])
     return {
         "dagster/row_count": sum(w.rows for w in written),
-        "dagster/column_schema": dg.TableSchema(columns=[
-            dg.TableColumn(field.name, str(field.type)) for field in first.schema]),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(field.name, str(field.type)) for field in first.schema]
+        ),
         "preview": dg.MetadataValue.md(first.preview.to_markdown(index=False)),
         "path": dg.MetadataValue.path(str(path)),
     }
@@ -93,8 +101,10 @@ def _cannot_write(error: PermissionError) -> str:
     target = Path(error.filename or ".")
     where = next((p for p in (target, *target.parents) if p.exists()), target)
     owner = where.stat()
-    return (f"cannot write {target}: {where} belongs to uid {owner.st_uid} (gid {owner.st_gid}) "
-            f"and is not writable by this run, which writes as uid {os.getuid()} (gid "
-            f"{os.getgid()}), the owner of the data directory. Give the data directory and "
-            "everything in it to one user, on the host: `sudo chown -R \"$(id -u):$(id -g)\" "
-            "data/` (or the folder VENTAS_DATA_DIR names).")
+    return (
+        f"cannot write {target}: {where} belongs to uid {owner.st_uid} (gid {owner.st_gid}) "
+        f"and is not writable by this run, which writes as uid {os.getuid()} (gid "
+        f"{os.getgid()}), the owner of the data directory. Give the data directory and "
+        'everything in it to one user, on the host: `sudo chown -R "$(id -u):$(id -g)" '
+        "data/` (or the folder VENTAS_DATA_DIR names)."
+    )

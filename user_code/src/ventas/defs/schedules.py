@@ -27,4 +27,5 @@ procesar_ventas_cada_hora = dg.ScheduleDefinition(
 
 # Each night, the day that has just ended. Off unless turned on.
 historico_diario_schedule = dg.build_schedule_from_partitioned_job(
-    historico_diario, name="historico_diario_schedule", hour_of_day=0, minute_of_hour=15)
+    historico_diario, name="historico_diario_schedule", hour_of_day=0, minute_of_hour=15
+)

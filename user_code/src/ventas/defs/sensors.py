@@ -40,10 +40,14 @@ def archive(source: Path, digest: str, sales_data: DataDirectory) -> Path:
     return target
 
 
-@dg.sensor(job=ingerir_ventas, minimum_interval_seconds=settings.sensor_interval(),
-           default_status=SENSOR_ON)
-def ventas_entrantes_sensor(context: dg.SensorEvaluationContext,
-                            sales_data: DataDirectory) -> dg.SensorResult:
+@dg.sensor(
+    job=ingerir_ventas,
+    minimum_interval_seconds=settings.sensor_interval(),
+    default_status=SENSOR_ON,
+)
+def ventas_entrantes_sensor(
+    context: dg.SensorEvaluationContext, sales_data: DataDirectory
+) -> dg.SensorResult:
     """One run per sales file in data/incoming/.
 
     The run key is the file's name and content hash, so a file runs exactly
@@ -60,36 +64,48 @@ def ventas_entrantes_sensor(context: dg.SensorEvaluationContext,
         if time.time() - stat.st_mtime < SETTLE_SECONDS:
             continue
         if not path.name.isprintable() or "..." in path.name:
-            context.log.warning(f"Skipped {path.name!r}: rename it without '...' or control "
-                                "characters to ingest it.")
+            context.log.warning(
+                f"Skipped {path.name!r}: rename it without '...' or control "
+                "characters to ingest it."
+            )
             continue
         cached = known.get(path.name)
-        digest = cached[2] if cached and cached[:2] == [stat.st_size, stat.st_mtime_ns] \
-            else sha256(path)
+        digest = (
+            cached[2] if cached and cached[:2] == [stat.st_size, stat.st_mtime_ns] else sha256(path)
+        )
         key = partition_key(path, digest)
         if key in ingested:  # the same content again: nothing to run, nothing to keep waiting
-            context.log.info(f"{path.name} was ingested before as {key}; archived it as "
-                             f"{archive(path, digest, sales_data).name}.")
+            context.log.info(
+                f"{path.name} was ingested before as {key}; archived it as "
+                f"{archive(path, digest, sales_data).name}."
+            )
             continue
         seen[path.name] = [stat.st_size, stat.st_mtime_ns, digest]
         requests.append(dg.RunRequest(run_key=key, partition_key=key))
 
-    new_keys = [r.partition_key for r in requests
-                if not context.instance.has_dynamic_partition(archivos_entrantes.name,
-                                                              r.partition_key)]
+    new_keys = [
+        r.partition_key
+        for r in requests
+        if not context.instance.has_dynamic_partition(archivos_entrantes.name, r.partition_key)
+    ]
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[archivos_entrantes.build_add_request(new_keys)]
-        if new_keys else [],
+        if new_keys
+        else [],
         cursor=json.dumps(seen),
     )
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[ingerir_ventas],
-                      default_status=dg.DefaultSensorStatus.RUNNING,
-                      minimum_interval_seconds=settings.sensor_interval())
-def archivar_ventas_entrantes(context: dg.RunStatusSensorContext,
-                              sales_data: DataDirectory) -> None:
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[ingerir_ventas],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=settings.sensor_interval(),
+)
+def archivar_ventas_entrantes(
+    context: dg.RunStatusSensorContext, sales_data: DataDirectory
+) -> None:
     """Move a file to data/archive/ once its ingestion run has succeeded, if it is still the
     file that was ingested (a file changed since then is left for the sensor to ingest)."""
     key = context.dagster_run.tags["dagster/partition"]
@@ -99,7 +115,9 @@ def archivar_ventas_entrantes(context: dg.RunStatusSensorContext,
         return
     digest = sha256(source)
     if partition_key(source, digest) != key:
-        context.log.warning(f"{source} changed after run {context.dagster_run.run_id} read it; "
-                            "left in place, so that the sensor ingests the new content.")
+        context.log.warning(
+            f"{source} changed after run {context.dagster_run.run_id} read it; "
+            "left in place, so that the sensor ingests the new content."
+        )
         return
     context.log.info(f"Archived {source.name} as {archive(source, digest, sales_data)}.")

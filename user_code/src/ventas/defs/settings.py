@@ -32,8 +32,10 @@ def timezone() -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-        raise SettingError(f"VENTAS_TIMEZONE={value!r} is not a time zone; use an IANA name "
-                           "such as UTC or Europe/Madrid.") from error
+        raise SettingError(
+            f"VENTAS_TIMEZONE={value!r} is not a time zone; use an IANA name "
+            "such as UTC or Europe/Madrid."
+        ) from error
     return value
 
 
