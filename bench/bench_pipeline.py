@@ -1,7 +1,7 @@
 """Time the ventas job on an N-row sales file, standalone and through a running stack.
 
-    .venv/bin/python bench/bench_pipeline.py --rows 1000000 10000000
-    .venv/bin/python bench/bench_pipeline.py --rows 10000000 --standalone-only
+    .venv/bin/python -m bench.bench_pipeline --rows 1000000 10000000
+    .venv/bin/python -m bench.bench_pipeline --rows 10000000 --standalone-only
 
 Standalone: `procesar_ventas` in a fresh Python process (in-process executor,
 throwaway instance), reporting wall time and the process's peak RSS.
@@ -22,12 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(HERE))
-
-import generate_ventas  # noqa: E402
+from bench import generate_ventas
+from tests.e2e.compose_stack import REPO, running_stack
 
 JOB = "procesar_ventas"
 
@@ -61,7 +57,7 @@ CHILD = f"""
 import dagster as dg
 from ventas.definitions import defs
 with dg.instance_for_test() as instance:
-    result = defs.resolve_job_def({JOB!r}).execute_in_process(instance=instance)
+    result = defs().resolve_job_def({JOB!r}).execute_in_process(instance=instance)
 assert result.success
 """
 
@@ -71,7 +67,6 @@ def standalone(csv: Path) -> None:
     env = {
         **os.environ,
         "VENTAS_DATA_DIR": str(data),
-        "PYTHONPATH": str(REPO / "user_code" / "src"),
     }
     try:
         start = time.perf_counter()
@@ -150,8 +145,6 @@ class PeakMemory:
 
 
 def through_stack(csvs: list[Path], repeat: int) -> None:
-    from compose_stack import running_stack
-
     with running_stack("ventas-bench") as stack:
         for csv in csvs:
             shutil.copy(csv, stack.data_dir / "ventas.csv")
@@ -185,7 +178,7 @@ def main() -> None:
     args = parser.parse_args()
 
     csvs = [sales_file(rows, args.cache) for rows in args.rows]
-    for rows, csv in zip(args.rows, csvs):
+    for rows, csv in zip(args.rows, csvs, strict=True):
         print(f"{rows:,} rows ({csv.stat().st_size / 1e6:,.0f} MB):")
         standalone(csv)
     if not args.standalone_only:

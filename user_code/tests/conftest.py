@@ -2,19 +2,28 @@ import os
 import shutil
 from pathlib import Path
 
-# The code location reads its settings from the environment; the tests check the defaults,
-# whatever the person running them has set.
-for name in [name for name in os.environ if name.startswith(("VENTAS_", "DAGSTER_"))]:
-    del os.environ[name]
-
 import dagster as dg
 import pytest
 
-from ventas.defs.io_managers import ParquetIOManager
-from ventas.defs.ops import IN_MEMORY
-from ventas.defs.resources import DataDirectory
+import ventas.definitions
+from ventas.io_manager import ParquetIOManager
+from ventas.resources import IN_MEMORY, DataDirectory
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.fixture(autouse=True)
+def default_settings(monkeypatch) -> None:
+    """The tests check the defaults, whatever the person running them has set."""
+    for name in os.environ:
+        if name.startswith(("VENTAS_", "DAGSTER_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def defs(default_settings) -> dg.Definitions:
+    """The code location's definitions, built as Dagster builds them."""
+    return ventas.definitions.defs()
 
 
 @pytest.fixture

@@ -6,17 +6,13 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from ventas.definitions import defs
-from ventas.defs import assets, checks
 
-ALL_ASSETS = dg.load_assets_from_modules([assets])
-ALL_CHECKS = dg.load_asset_checks_from_modules([checks])
-UNPARTITIONED = [a for a in ALL_ASSETS if a.partitions_def is None]
-
-
-def materialize(resources, selection=None, **kwargs):
+def materialize(defs, resources, selection=None, **kwargs):
+    """What the UI's Materialize button does: the selected assets (by default every
+    unpartitioned one) with their checks."""
+    assets = defs.assets if selection else [a for a in defs.assets if a.partitions_def is None]
     return dg.materialize(
-        [*UNPARTITIONED, *ALL_CHECKS], resources=resources, selection=selection, **kwargs
+        [*assets, *defs.asset_checks], resources=resources, selection=selection, **kwargs
     )
 
 
@@ -32,8 +28,8 @@ def expected_clean(data_dir) -> pd.DataFrame:
     return clean
 
 
-def test_the_whole_graph_materializes_with_the_tutorials_results(data_dir, resources):
-    result = materialize(resources)
+def test_the_whole_graph_materializes_with_the_tutorials_results(defs, data_dir, resources):
+    result = materialize(defs, resources)
     assert result.success
 
     out = data_dir / "output"
@@ -59,8 +55,8 @@ def test_the_whole_graph_materializes_with_the_tutorials_results(data_dir, resou
     assert {"nombre", "ciudad", "segmento"} <= set(completas.columns)
 
 
-def test_materializations_carry_what_a_user_wants_to_see(data_dir, resources):
-    result = materialize(resources)
+def test_materializations_carry_what_a_user_wants_to_see(defs, data_dir, resources):
+    result = materialize(defs, resources)
     procesadas = metadata(result, "ventas_procesadas")
     assert procesadas["dagster/row_count"].value > 0
     assert [c.name for c in procesadas["dagster/column_schema"].value.columns] == [
@@ -82,8 +78,8 @@ def test_materializations_carry_what_a_user_wants_to_see(data_dir, resources):
     assert por_categoria["total"].value == pytest.approx(expected.sum())
 
 
-def test_the_checks_pass_on_the_sample(data_dir, resources):
-    result = materialize(resources)
+def test_the_checks_pass_on_the_sample(defs, data_dir, resources):
+    result = materialize(defs, resources)
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evaluations) == {
         "columnas_requeridas",
@@ -112,11 +108,11 @@ def checks_of(result) -> dict:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
-def test_a_negative_price_fails_its_check_and_stops_the_totals(data_dir, resources):
+def test_a_negative_price_fails_its_check_and_stops_the_totals(defs, data_dir, resources):
     write_sales(
         data_dir, ["2024-01-01,Café,Alimentación,4.5,2,1", "2024-01-02,Café,Alimentación,-4.5,2,1"]
     )
-    result = materialize(resources, raise_on_error=False)
+    result = materialize(defs, resources, raise_on_error=False)
     check = checks_of(result)["precio_no_negativo"]
     assert not check.passed and check.metadata["negative prices"].value == 1
     # line 3 of ventas.csv, the second sale
@@ -125,7 +121,7 @@ def test_a_negative_price_fails_its_check_and_stops_the_totals(data_dir, resourc
     assert not (data_dir / "output" / "ventas_procesadas.parquet").exists()
 
 
-def test_a_checks_lines_count_blank_lines_and_values_on_several_lines(data_dir, resources):
+def test_a_checks_lines_count_blank_lines_and_values_on_several_lines(defs, data_dir, resources):
     write_sales(
         data_dir,
         [
@@ -134,13 +130,13 @@ def test_a_checks_lines_count_blank_lines_and_values_on_several_lines(data_dir, 
             "2024-01-02,Café,Alimentación,-4.5,2,1",
         ],
     )
-    result = materialize(resources, raise_on_error=False)
+    result = materialize(defs, resources, raise_on_error=False)
     check = checks_of(result)["precio_no_negativo"]
     # header, a sale on lines 2 and 3, a blank line 4: the negative price is on line 5
     assert re.search(r"\|\s+5 \|\s+-4.5 \|", check.metadata["first rows"].value)
 
 
-def test_a_fractional_or_zero_quantity_fails_its_check(data_dir, resources):
+def test_a_fractional_or_zero_quantity_fails_its_check(defs, data_dir, resources):
     write_sales(
         data_dir,
         [
@@ -149,14 +145,14 @@ def test_a_fractional_or_zero_quantity_fails_its_check(data_dir, resources):
             "2024-01-03,Café,Alimentación,4.5,,1",
         ],
     )
-    result = materialize(resources, raise_on_error=False)
+    result = materialize(defs, resources, raise_on_error=False)
     check = checks_of(result)["cantidad_entera_positiva"]
     assert not check.passed and check.metadata["bad quantities"].value == 2
 
 
-def test_many_empty_fields_only_warn(data_dir, resources):
+def test_many_empty_fields_only_warn(defs, data_dir, resources):
     write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2,1", "2024-01-02,Café,,4.5,2,1"])
-    result = materialize(resources)
+    result = materialize(defs, resources)
     check = checks_of(result)["proporcion_de_nulos"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["worst column"].value == "categoria"
@@ -185,9 +181,9 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_sales_file_fails_the_run_with_a_clear_message_and_keeps_the_last_output(
-    case, data_dir, resources
+    defs, case, data_dir, resources
 ):
-    assert materialize(resources, selection=["ventas_raw"]).success
+    assert materialize(defs, resources, selection=["ventas_raw"]).success
     output = data_dir / "output" / "ventas_raw.parquet"
     good = output.read_bytes()
 
@@ -197,7 +193,7 @@ def test_bad_sales_file_fails_the_run_with_a_clear_message_and_keeps_the_last_ou
         target.unlink()
     else:
         target.write_bytes(content if isinstance(content, bytes) else content.encode())
-    result = materialize(resources, selection=["ventas_raw"], raise_on_error=False)
+    result = materialize(defs, resources, selection=["ventas_raw"], raise_on_error=False)
 
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
@@ -207,24 +203,22 @@ def test_bad_sales_file_fails_the_run_with_a_clear_message_and_keeps_the_last_ou
     assert [p.name for p in output.parent.iterdir()] == ["ventas_raw.parquet"]
 
 
-def test_a_latin1_file_is_read_with_a_warning_in_the_log(data_dir, resources):
+def test_a_latin1_file_is_read_with_a_warning_in_the_log(defs, data_dir, resources):
     (data_dir / "ventas.csv").write_bytes(
         "fecha,producto,categoria,precio,cantidad,usuario_id\n"
         "2024-01-01,Turrón,Alimentación,7.25,1,1\n".encode("cp1252")
     )
     with dg.instance_for_test() as instance:
-        result = materialize(resources, selection=["ventas_raw"], instance=instance)
+        result = materialize(defs, resources, selection=["ventas_raw"], instance=instance)
         assert result.success
         assert "not UTF-8; read it as Windows-1252" in logged(instance, result)
     raw = pd.read_parquet(data_dir / "output" / "ventas_raw.parquet")
     assert raw.loc[0, "producto"] == "Turrón"
 
 
-def test_one_daily_partition_holds_exactly_that_days_sales(data_dir, resources):
-    assert materialize(resources, selection=["ventas_procesadas", "ventas_raw"]).success
-    result = dg.materialize(
-        ALL_ASSETS, resources=resources, selection=["ventas_diarias"], partition_key="2024-03-15"
-    )
+def test_one_daily_partition_holds_exactly_that_days_sales(defs, data_dir, resources):
+    assert materialize(defs, resources, selection=["ventas_procesadas", "ventas_raw"]).success
+    result = materialize(defs, resources, selection=["ventas_diarias"], partition_key="2024-03-15")
     assert result.success
     day = pd.read_parquet(data_dir / "output" / "ventas_diarias" / "2024-03-15.parquet")
     clean = expected_clean(data_dir)
@@ -236,11 +230,11 @@ def test_one_daily_partition_holds_exactly_that_days_sales(data_dir, resources):
     assert "| fecha" in shown["preview"].value
 
 
-def test_a_backfill_run_of_several_days_writes_one_file_per_day(data_dir, resources):
-    assert materialize(resources, selection=["ventas_procesadas", "ventas_raw"]).success
-    result = dg.materialize(
-        ALL_ASSETS,
-        resources=resources,
+def test_a_backfill_run_of_several_days_writes_one_file_per_day(defs, data_dir, resources):
+    assert materialize(defs, resources, selection=["ventas_procesadas", "ventas_raw"]).success
+    result = materialize(
+        defs,
+        resources,
         selection=["ventas_diarias"],
         tags={
             "dagster/asset_partition_range_start": "2024-03-01",
@@ -260,7 +254,7 @@ def test_a_backfill_run_of_several_days_writes_one_file_per_day(data_dir, resour
     assert "| fecha" in shown["preview"].value and shown["partitions in this run"].value == 5
 
 
-def test_the_op_job_logs_the_summary_per_category(data_dir, resources):
+def test_the_op_job_logs_the_summary_per_category(defs, data_dir, resources):
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("informe_ventas").execute_in_process(
             resources=resources, instance=instance
@@ -278,10 +272,12 @@ SHAPES = {
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_a_file_with_no_complete_sale_gives_zero_totals_with_a_warning(shape, data_dir, resources):
+def test_a_file_with_no_complete_sale_gives_zero_totals_with_a_warning(
+    defs, shape, data_dir, resources
+):
     write_sales(data_dir, SHAPES[shape])
     with dg.instance_for_test() as instance:
-        result = materialize(resources, instance=instance)
+        result = materialize(defs, resources, instance=instance)
         assert result.success
         assert "ventas_procesadas is empty" in logged(instance, result)
     checks = checks_of(result)

@@ -208,7 +208,10 @@ def test_missing_columns_are_named_with_the_header_found(tmp_path):
 
 
 def test_header_case_accents_spaces_and_order_do_not_matter(tmp_path):
-    content = " Cantidad ,PRODUCTO,Categoría,Precio,Fecha,Usuario ID,notas\n2,Café,Hogar,4.6,2024-03-01,17,x\n"
+    content = (
+        " Cantidad ,PRODUCTO,Categoría,Precio,Fecha,Usuario ID,notas\n"
+        "2,Café,Hogar,4.6,2024-03-01,17,x\n"
+    )
     path = write(tmp_path, content)
     frame = read(path)
     assert list(frame.columns) == list(VENTAS_COLUMNS)

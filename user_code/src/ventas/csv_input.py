@@ -261,6 +261,7 @@ def _with_date_format(
             f"({shown['DD']}) and month first ({shown['MM']}). Write every date the same way, "
             "best as YYYY-MM-DD."
         )
+    note: str | None
     if "MM" in found:
         date_format = f"MM{separator}DD{separator}YYYY"
         note = (
@@ -430,6 +431,7 @@ def _diagnose(
     path: Path, expected: Mapping[str, pa.DataType], fmt: CsvFormat, block_size: int, message: str
 ) -> InputFileError:
     """Turn pyarrow's terse error into the line, column and a fix, by re-reading the file."""
+    problem: str | None
     if "invalid UTF8" in message:
         problem = _undecodable(path, fmt.encoding)
     elif message.startswith("CSV parse error") or "straddling object" in message:

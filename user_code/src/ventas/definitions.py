@@ -1,35 +1,28 @@
-"""The ventas code location: read this file as its table of contents."""
+"""The ventas code location: every definition under defs/, by domain, with what the whole
+project shares (where the data is, how outputs are stored, how runs execute)."""
+
+from pathlib import Path
 
 import dagster as dg
 
-from ventas.defs import assets, checks, jobs, ops, schedules, sensors, settings
-from ventas.defs.io_managers import ParquetIOManager
-from ventas.defs.resources import DataDirectory
+from ventas.io_manager import ParquetIOManager
+from ventas.resources import IN_MEMORY, DataDirectory
+from ventas.settings import Settings
 
-data_dir = settings.data_dir()
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([assets]),
-    asset_checks=dg.load_asset_checks_from_modules([checks]),
-    jobs=[
-        jobs.procesar_ventas,
-        jobs.unir_clientes,
-        jobs.historico_diario,
-        jobs.ingerir_ventas,
-        ops.informe_ventas,
-    ],
-    schedules=[
-        schedules.procesar_ventas_diario,
-        schedules.procesar_ventas_cada_hora,
-        schedules.historico_diario_schedule,
-    ],
-    sensors=[sensors.ventas_entrantes_sensor, sensors.archivar_ventas_entrantes],
-    resources={
-        "sales_data": DataDirectory(path=data_dir),
-        "io_manager": ParquetIOManager(base_dir=data_dir),
-        ops.IN_MEMORY: dg.InMemoryIOManager(),
-    },
-    # Every step of a run in one process: no second or more of interpreter and
-    # import start-up per step, and batches stream through one memory budget.
-    executor=dg.in_process_executor,
-)
+@dg.definitions
+def defs() -> dg.Definitions:
+    data_dir = Settings.from_env().data_dir
+    project = dg.Definitions(
+        resources={
+            "sales_data": DataDirectory(path=data_dir),
+            "io_manager": ParquetIOManager(base_dir=data_dir),
+            IN_MEMORY: dg.InMemoryIOManager(),
+        },
+        # Every step of a run in one process: no second or more of interpreter and import
+        # start-up per step, and batches stream through one memory budget.
+        executor=dg.in_process_executor,
+    )
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent), project
+    )

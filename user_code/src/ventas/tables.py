@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 import pandas as pd
 import pyarrow as pa
@@ -29,7 +30,7 @@ import pyarrow.parquet as pq
 BATCH_ROWS = 1_000_000
 ROW_GROUP_ROWS = 1_000_000
 PREVIEW_ROWS = 5
-Frame = pd.DataFrame | pa.Table
+Frame: TypeAlias = pd.DataFrame | pa.Table
 
 
 class Batches:
@@ -240,6 +241,7 @@ def _write(
     finally:
         if writer is not None:
             writer.close()
+    assert schema is not None  # the first batch's, or the one given
     preview = pa.concat_tables(head or [schema.empty_table()]).to_pandas(date_as_object=False)
     return WriteSummary(rows=rows, schema=schema, preview=preview)
 

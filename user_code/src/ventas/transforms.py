@@ -40,7 +40,8 @@ def by_name(values: pd.Series) -> pd.Series:
 
 def total_by_category(ventas: pd.DataFrame) -> pd.DataFrame:
     """Sum `total` per `categoria`, one row per category, sorted by category."""
-    totales = ventas.groupby("categoria", as_index=False, observed=True, sort=False)["total"].sum()
+    grupos = ventas.groupby("categoria", as_index=False, observed=True, sort=False)
+    totales = grupos[["total"]].sum()
     return totales.sort_values("categoria", key=by_name, ignore_index=True)
 
 

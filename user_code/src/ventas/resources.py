@@ -1,4 +1,5 @@
-"""Where the data lives. The location comes from configuration, never from the code."""
+"""The resources the definitions use. Where the data lives comes from the settings, never
+from the code."""
 
 from pathlib import Path
 
@@ -21,3 +22,7 @@ class DataDirectory(dg.ConfigurableResource):
     @property
     def archive(self) -> Path:
         return Path(self.path, "archive")
+
+
+# The I/O manager of the tutorial's ops: DataFrames passed in memory, nothing stored.
+IN_MEMORY = "in_memory_io_manager"

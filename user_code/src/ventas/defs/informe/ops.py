@@ -9,10 +9,8 @@ import pandas as pd
 
 from ventas import transforms
 from ventas.csv_input import VENTAS_COLUMNS, read_csv
-from ventas.defs.resources import DataDirectory
 from ventas.failures import reported
-
-IN_MEMORY = "in_memory_io_manager"
+from ventas.resources import IN_MEMORY, DataDirectory
 
 
 @dg.op(out=dg.Out(io_manager_key=IN_MEMORY))

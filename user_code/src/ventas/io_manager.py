@@ -53,6 +53,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             (path,) = files.values()
             written = [write_parquet(obj, path)]
         else:  # days of a backfill run: split the output on its date column
+            assert isinstance(obj, pd.DataFrame), "a partition column needs a DataFrame output"
             days = obj[column].dt.strftime("%Y-%m-%d")
             written = [
                 write_parquet(obj[days == key].reset_index(drop=True), path)
@@ -74,7 +75,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 "FileNotFoundError",
                 (
                     f"{path} does not exist: materialize {context.asset_key.to_user_string()} "
-                    "first (the Materialize button on its page in the UI, or a job that selects it)."
+                    "first (the Materialize button on its page in the UI, or a job that "
+                    "selects it)."
                 ),
             )
         if context.dagster_type.typing_type is Table:

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from ventas.defs import settings
-from ventas.defs.assets import archivos_entrantes, incoming_file_name, ventas_entrantes
-from ventas.defs.jobs import ingerir_ventas
-from ventas.defs.resources import DataDirectory
+from ventas.defs.entrantes.assets import (
+    ARCHIVOS_ENTRANTES,
+    archivos_entrantes,
+    incoming_file_name,
+    ventas_entrantes,
+)
+from ventas.defs.entrantes.jobs import ingerir_ventas
+from ventas.resources import DataDirectory
+from ventas.settings import Settings
 
-_, SENSOR_ON = settings.automation_status()
 # A file being copied keeps changing; it is taken once it has been still this long.
 SETTLE_SECONDS = 5
 
@@ -40,11 +44,6 @@ def archive(source: Path, digest: str, sales_data: DataDirectory) -> Path:
     return target
 
 
-@dg.sensor(
-    job=ingerir_ventas,
-    minimum_interval_seconds=settings.sensor_interval(),
-    default_status=SENSOR_ON,
-)
 def ventas_entrantes_sensor(
     context: dg.SensorEvaluationContext, sales_data: DataDirectory
 ) -> dg.SensorResult:
@@ -57,7 +56,8 @@ def ventas_entrantes_sensor(
     same.
     """
     known = json.loads(context.cursor or "{}")
-    seen, requests = {}, []
+    seen: dict[str, list] = {}
+    keys: list[str] = []
     ingested = context.instance.get_materialized_partitions(ventas_entrantes.key)
     for path in sorted(p for p in sales_data.incoming.glob("*.csv") if p.is_file()):
         stat = path.stat()
@@ -81,15 +81,13 @@ def ventas_entrantes_sensor(
             )
             continue
         seen[path.name] = [stat.st_size, stat.st_mtime_ns, digest]
-        requests.append(dg.RunRequest(run_key=key, partition_key=key))
+        keys.append(key)
 
     new_keys = [
-        r.partition_key
-        for r in requests
-        if not context.instance.has_dynamic_partition(archivos_entrantes.name, r.partition_key)
+        key for key in keys if not context.instance.has_dynamic_partition(ARCHIVOS_ENTRANTES, key)
     ]
     return dg.SensorResult(
-        run_requests=requests,
+        run_requests=[dg.RunRequest(run_key=key, partition_key=key) for key in keys],
         dynamic_partitions_requests=[archivos_entrantes.build_add_request(new_keys)]
         if new_keys
         else [],
@@ -97,12 +95,6 @@ def ventas_entrantes_sensor(
     )
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[ingerir_ventas],
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=settings.sensor_interval(),
-)
 def archivar_ventas_entrantes(
     context: dg.RunStatusSensorContext, sales_data: DataDirectory
 ) -> None:
@@ -121,3 +113,25 @@ def archivar_ventas_entrantes(
         )
         return
     context.log.info(f"Archived {source.name} as {archive(source, digest, sales_data)}.")
+
+
+@dg.definitions
+def sensors() -> dg.Definitions:
+    """The two sensors, looking as often as the settings say, read when the definitions are
+    built. Archiving always runs: a file whose run succeeded has nothing left to wait for."""
+    settings = Settings.from_env()
+    return dg.Definitions(
+        sensors=[
+            dg.sensor(
+                job=ingerir_ventas,
+                minimum_interval_seconds=settings.sensor_interval,
+                default_status=settings.sensor_status,
+            )(ventas_entrantes_sensor),
+            dg.run_status_sensor(
+                run_status=dg.DagsterRunStatus.SUCCESS,
+                monitored_jobs=[ingerir_ventas],
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                minimum_interval_seconds=settings.sensor_interval,
+            )(archivar_ventas_entrantes),
+        ]
+    )

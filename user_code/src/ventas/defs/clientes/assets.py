@@ -1,0 +1,26 @@
+"""The customers, and each sale joined with its customer: two upstream assets passed to a
+third as parameters, as the tutorial teaches joins."""
+
+import dagster as dg
+import pandas as pd
+
+from ventas import transforms
+from ventas.csv_input import USUARIOS_COLUMNS, read_csv
+from ventas.failures import reported
+from ventas.resources import DataDirectory
+from ventas.tables import Batches, Table
+
+CLIENTES = "clientes"
+
+
+@dg.asset(group_name=CLIENTES, kinds={"csv", "pandas"})
+def usuarios(sales_data: DataDirectory) -> pd.DataFrame:
+    """The customers in `usuarios.csv`."""
+    with reported():
+        return read_csv(sales_data.file("usuarios.csv"), USUARIOS_COLUMNS)
+
+
+@dg.asset(group_name=CLIENTES, kinds={"pandas", "parquet"})
+def ventas_completas(ventas_procesadas: Table, usuarios: pd.DataFrame) -> Batches:
+    """Each sale with its customer: the two upstream assets arrive as parameters."""
+    return ventas_procesadas.map_batches(lambda ventas: transforms.join_users(ventas, usuarios))
