@@ -137,4 +137,4 @@ if __name__ == "__main__":
     from dagster._daemon.cli import main
 
     sys.argv[0] = "dagster-daemon"
-    sys.exit(main())
+    main()
