@@ -1,6 +1,6 @@
 """Measure the stack: image sizes, builds, start-up, run latency and idle memory.
 
-    .venv/bin/python bench/bench_stack.py [--runs 5] [--skip-build]
+    .venv/bin/python -m bench.bench_stack [--runs 5] [--skip-build]
 
 Creates its own stacks (unique project names, free ports) and removes them
 afterwards. Prints figures; asserts nothing.
@@ -9,18 +9,17 @@ afterwards. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from compose_stack import (
+from tests.e2e.compose_stack import (
     FINISHED,
     ApiLoad,
     Stack,
@@ -86,13 +85,9 @@ def measure_startup(stack: Stack) -> None:
 
 def measure_redeploy(stack: Stack) -> None:
     """`up -d --build user_code` after adding an asset, until the UI's API lists it."""
-    assets = stack.project_dir / "user_code/src/ventas/defs/assets.py"
-    assets.write_text(
-        assets.read_text()
-        + (
-            "\n\n@dg.asset\ndef recien_desplegado() -> pd.DataFrame:\n"
-            "    return pd.DataFrame({'x': [1]})\n"
-        )
+    (stack.project_dir / "user_code/src/ventas/defs/recien_desplegado.py").write_text(
+        "import dagster as dg\n\n\n@dg.asset\ndef recien_desplegado() -> int:\n    return 1\n",
+        encoding="utf-8",
     )
 
     def visible() -> bool:
@@ -109,7 +104,8 @@ def measure_redeploy(stack: Stack) -> None:
 
 
 def measure_runs(stack: Stack, runs: int, job: str = "procesar_ventas") -> None:
-    totals, phases = [], {"QUEUED": [], "STARTING": [], "STARTED": []}
+    totals: list[float] = []
+    phases: dict[str, list[float]] = {"QUEUED": [], "STARTING": [], "STARTED": []}
     for _ in range(runs):
         start = time.perf_counter()
         run_id = stack.launch(job)
@@ -187,12 +183,10 @@ def measure_idle_cpu(stack: Stack, seconds: float = 30) -> None:
                 found[service] = int(usage["usage_usec"]) * 1000
                 break
             else:
-                try:
+                with contextlib.suppress(OSError):
                     found[service] = int(
                         Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage").read_text()
                     )
-                except OSError:
-                    pass
         return found
 
     before = cpu_ns()

@@ -1,4 +1,4 @@
-"""Generate a realistic sales CSV (columns fecha, producto, categoria, precio, cantidad, usuario_id).
+"""Generate a realistic sales CSV: fecha, producto, categoria, precio, cantidad, usuario_id.
 
     python bench/generate_ventas.py --rows 2000 --null-share 0.01 --out data/ventas.csv
     python bench/generate_ventas.py --rows 10000000 --out /tmp/ventas_10m.csv

@@ -1,5 +1,5 @@
 """The UI as a person sees it: Debian's Chromium, driven by Playwright in a container on the
-stack's network (tests/browser/page.py), opens a page, waits until the texts a test names are
+stack's network (tests/e2e/browser/page.py), opens a page, waits until the texts a test names are
 visible, and reports the page's DOM text and which of those texts can be read without
 expanding or scrolling anything. Each page's screenshot is kept for people to look at."""
 
@@ -9,8 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from compose_stack import SAMPLE_DATA, docker
-from test_code_location import CHECKS, VENTAS
+
+from tests.e2e.compose_stack import SAMPLE_DATA, docker
+from tests.e2e.test_code_location import CHECKS, VENTAS
+
+pytestmark = pytest.mark.browser
 
 BROWSER_IMAGE = "ventas-test-browser"
 BROWSER_DIR = Path(__file__).parent / "browser"
@@ -91,7 +94,10 @@ def asset_nodes(text: str) -> dict[str, list[str]]:
     "Latest event" and the rest of its rows, up to the next node."""
     lines = text.splitlines()
     starts = [i for i in range(len(lines) - 1) if lines[i + 1] == "Latest event"]
-    return {lines[start]: lines[start:end] for start, end in zip(starts, [*starts[1:], None])}
+    return {
+        lines[start]: lines[start:end]
+        for start, end in zip(starts, [*starts[1:], None], strict=True)
+    }
 
 
 def test_the_asset_graph_shows_the_ventas_assets_materialized(browser_image, stack, tmp_path):

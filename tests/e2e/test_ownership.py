@@ -2,7 +2,8 @@
 setting to change and no capability left; VENTAS_UID and VENTAS_GID still name another."""
 
 import pytest
-from compose_stack import as_root, running_stack, wait_until
+
+from tests.e2e.compose_stack import as_root, running_stack, wait_until
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 

@@ -9,7 +9,15 @@ import os
 import time
 
 import pytest
-from compose_stack import LOCATION, crash, most_at_once, running_stack, tags_of, wait_until
+
+from tests.e2e.compose_stack import (
+    LOCATION,
+    crash,
+    most_at_once,
+    running_stack,
+    tags_of,
+    wait_until,
+)
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
@@ -43,7 +51,8 @@ def instigator_state(stack, kind: str, name: str) -> dict:
         else ("sensorOrError", "sensorState")
     )
     query = f"""query($s: {kind.capitalize()}Selector!) {{ {field}({kind}Selector: $s) {{
-        ... on {kind.capitalize()} {{ {state} {{ status ticks(limit: 50) {{ status timestamp runIds }} }} }}
+        ... on {kind.capitalize()} {{ {state} {{
+            status ticks(limit: 50) {{ status timestamp runIds }} }} }}
     }} }}"""
     return stack.graphql(query, {"s": selector})[field][state]
 
@@ -73,7 +82,7 @@ def scheduled_runs(stack) -> list[dict]:
 
 
 def drop(stack, name: str, content: str):
-    """Write a sales file elsewhere, then move it in: as a user should, so it is never half there."""
+    """Write a sales file elsewhere, then move it in, as a user should: it is never half there."""
     staging = stack.data_dir / f".{name}.part"
     staging.write_text(content, encoding="utf-8")
     os.replace(staging, stack.data_dir / "incoming" / name)

@@ -6,7 +6,8 @@ import time
 
 import pandas as pd
 import pytest
-from compose_stack import (
+
+from tests.e2e.compose_stack import (
     REPO,
     ApiLoad,
     crash,

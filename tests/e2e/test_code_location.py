@@ -3,7 +3,8 @@ op job and a bad sales file, driven through the webserver's GraphQL API."""
 
 import pandas as pd
 import pytest
-from compose_stack import SAMPLE_DATA, as_root
+
+from tests.e2e.compose_stack import SAMPLE_DATA, as_root
 
 VENTAS = [
     "ventas_raw",
@@ -68,6 +69,41 @@ def everything(stack) -> str:
     run = stack.wait_for_run(stack.launch(assets=ALL_UNPARTITIONED, checks=CHECKS))
     assert run["status"] == "SUCCESS", stack.run_log(run["runId"])
     return run["runId"]
+
+
+DEFINITIONS_QUERY = """{ repositoryOrError(repositorySelector: {
+    repositoryLocationName: "ventas", repositoryName: "__repository__"}) {
+  ... on Repository {
+    assetNodes { assetKey { path } assetChecksOrError { ... on AssetChecks { checks { name } } } }
+    jobs { name } schedules { name } sensors { name } } } }"""
+
+
+def test_the_ui_lists_every_asset_check_job_schedule_and_sensor(stack):
+    repository = stack.graphql(DEFINITIONS_QUERY)["repositoryOrError"]
+    assets = {"/".join(node["assetKey"]["path"]) for node in repository["assetNodes"]}
+    checks = {
+        c["name"]
+        for node in repository["assetNodes"]
+        for c in node["assetChecksOrError"].get("checks", [])
+    }
+    assert assets == {*ALL_UNPARTITIONED, "ventas_diarias", "ventas_entrantes"}
+    assert checks == set(CHECKS["ventas_raw"])
+    assert {j["name"] for j in repository["jobs"] if not j["name"].startswith("__")} == {
+        "procesar_ventas",
+        "unir_clientes",
+        "historico_diario",
+        "ingerir_ventas",
+        "informe_ventas",
+    }
+    assert {s["name"] for s in repository["schedules"]} == {
+        "procesar_ventas_diario",
+        "procesar_ventas_cada_hora",
+        "historico_diario_schedule",
+    }
+    assert {s["name"] for s in repository["sensors"]} == {
+        "ventas_entrantes_sensor",
+        "archivar_ventas_entrantes",
+    }
 
 
 def test_materializing_everything_writes_and_records_every_asset(stack, everything):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO / "data"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 LOCATION = "ventas"

@@ -1,4 +1,5 @@
-"""End-to-end fixtures: a real stack in Docker, shared by the tests of a session."""
+"""End-to-end fixtures: a real stack in Docker, shared by the tests of a session. Every test
+under tests/e2e/ is marked `e2e`: `./scripts/test -m "not e2e"` leaves them out."""
 
 from __future__ import annotations
 
@@ -6,10 +7,19 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from compose_stack import REPO, Stack, running_stack
+
+from tests.e2e.compose_stack import REPO, Stack, running_stack
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 def _docker_available() -> str | None:
@@ -34,7 +44,7 @@ def docker_ready() -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(docker_ready) -> Stack:
+def stack(docker_ready) -> Iterator[Stack]:
     with running_stack("ventas-e2e") as s:
         yield s
 

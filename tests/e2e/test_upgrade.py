@@ -4,7 +4,8 @@ by the `migrate` step, and the current stack shows its runs and carries on."""
 from pathlib import Path
 
 import pytest
-from compose_stack import docker, running_stack_on
+
+from tests.e2e.compose_stack import docker, running_stack_on
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 

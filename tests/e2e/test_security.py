@@ -2,7 +2,7 @@
 
 import json
 
-from compose_stack import docker, sales_from, writing
+from tests.e2e.compose_stack import docker, sales_from, writing
 
 SOCKET = "/var/run/docker.sock"
 # Only to switch to the data directory's owner at start; deploy/as-data-owner drops them.

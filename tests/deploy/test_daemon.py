@@ -10,10 +10,10 @@ No Docker.
 import importlib.util
 import logging
 import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
-from compose_stack import REPO
 from dagster._core.events import DagsterEvent, DagsterEventType, RunFailureReason, StepFailureData
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus, RunsFilter
@@ -25,6 +25,7 @@ from dagster._daemon.auto_run_reexecution.event_log_consumer import (
 )
 from dagster_shared.error import SerializableErrorInfo
 
+REPO = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("daemon_wrapper", REPO / "deploy" / "daemon.py")
 daemon = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(daemon)

@@ -1,0 +1,49 @@
+"""deploy/migrate.py, the migrate service's script: a bad setting is named before anything
+connects. (With a database, in Docker: tests/e2e/test_config_errors.py.)"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MIGRATE = Path(__file__).resolve().parents[2] / "deploy" / "migrate.py"
+SETTINGS = {
+    "DAGSTER_POSTGRES_HOST": "postgres",
+    "DAGSTER_POSTGRES_USER": "dagster",
+    "DAGSTER_POSTGRES_PASSWORD": "dagster",
+    "DAGSTER_POSTGRES_DB": "dagster",
+    "DAGSTER_MAX_CONCURRENT_RUNS": "4",
+}
+
+
+def migrate_with(**changes: str | None) -> subprocess.CompletedProcess:
+    """The migrate step's own script, run here with these settings changed (None: unset)."""
+    env = {**SETTINGS, **changes, "PATH": os.environ["PATH"]}
+    return subprocess.run(
+        [sys.executable, str(MIGRATE)],
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env={k: v for k, v in env.items() if v is not None},
+    )
+
+
+@pytest.mark.parametrize("limit", ["dos", "--5", "2.5", "-3", " 4"])
+def test_a_malformed_run_limit_is_named_before_anything_connects(limit):
+    result = migrate_with(DAGSTER_MAX_CONCURRENT_RUNS=limit)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"migrate: DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole "
+        "number of runs (-1: no limit).\n"
+    )
+
+
+def test_a_missing_setting_is_named():
+    result = migrate_with(DAGSTER_POSTGRES_PASSWORD=None, DAGSTER_MAX_CONCURRENT_RUNS="")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "migrate: missing environment variable(s) "
+        "DAGSTER_POSTGRES_PASSWORD, DAGSTER_MAX_CONCURRENT_RUNS:"
+    )
