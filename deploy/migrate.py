@@ -16,6 +16,7 @@ POSTGRES_SETTINGS = (
     "DAGSTER_POSTGRES_PASSWORD",
     "DAGSTER_POSTGRES_DB",
 )
+LIMIT_SETTINGS = ("DAGSTER_RUN_MEMORY", "DAGSTER_RUN_CPUS")
 
 
 def fail(message: str) -> None:
@@ -26,7 +27,7 @@ def fail(message: str) -> None:
 def check_settings() -> None:
     missing = [
         name
-        for name in (*POSTGRES_SETTINGS, "DAGSTER_MAX_CONCURRENT_RUNS")
+        for name in (*POSTGRES_SETTINGS, "DAGSTER_MAX_CONCURRENT_RUNS", *LIMIT_SETTINGS)
         if not os.environ.get(name)
     ]
     if missing:
@@ -37,6 +38,15 @@ def check_settings() -> None:
     limit = os.environ["DAGSTER_MAX_CONCURRENT_RUNS"]
     if not re.fullmatch(r"-?[0-9]+", limit) or int(limit) < -1:
         fail(f"DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole number of runs (-1: no limit).")
+    from ventas_launcher import LimitError, Limits
+
+    memory, cpus = (os.environ[name] for name in LIMIT_SETTINGS)
+    try:
+        Limits.parse(
+            memory, cpus, pids=1, where={"memory": LIMIT_SETTINGS[0], "cpus": LIMIT_SETTINGS[1]}
+        )
+    except LimitError as error:
+        fail(str(error))
 
 
 def check_postgres() -> None:

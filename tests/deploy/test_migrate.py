@@ -15,6 +15,8 @@ SETTINGS = {
     "DAGSTER_POSTGRES_PASSWORD": "dagster",
     "DAGSTER_POSTGRES_DB": "dagster",
     "DAGSTER_MAX_CONCURRENT_RUNS": "4",
+    "DAGSTER_RUN_MEMORY": "2g",
+    "DAGSTER_RUN_CPUS": "1.5",
 }
 
 
@@ -47,3 +49,18 @@ def test_a_missing_setting_is_named():
         "migrate: missing environment variable(s) "
         "DAGSTER_POSTGRES_PASSWORD, DAGSTER_MAX_CONCURRENT_RUNS:"
     )
+
+
+@pytest.mark.parametrize(
+    "setting, value, expected",
+    [
+        ("DAGSTER_RUN_MEMORY", "2 GB", "DAGSTER_RUN_MEMORY='2 GB' is not a memory size"),
+        ("DAGSTER_RUN_MEMORY", "0", "DAGSTER_RUN_MEMORY='0' is not a memory size"),
+        ("DAGSTER_RUN_CPUS", "all", "DAGSTER_RUN_CPUS='all' is not a number of CPUs"),
+        ("DAGSTER_RUN_CPUS", "-1", "DAGSTER_RUN_CPUS='-1' is not a number of CPUs"),
+    ],
+)
+def test_a_run_limit_docker_cannot_take_is_named(setting, value, expected):
+    result = migrate_with(**{setting: value})
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"migrate: {expected}"), result.stderr

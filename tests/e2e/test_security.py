@@ -61,3 +61,7 @@ def test_a_run_container_runs_as_the_owner_with_no_socket_and_removes_itself(sta
     assert SOCKET not in mounts(info)
     assert mounts(info) == {"/opt/dagster/data", "/opt/dagster/compute_logs"}
     assert hardened(info) and info["HostConfig"]["AutoRemove"]
+    # The settings' defaults: 2g of memory without swap, 1.5 CPUs, 1024 processes.
+    host = info["HostConfig"]
+    limits = (host["Memory"], host["MemorySwap"], host["NanoCpus"], host["PidsLimit"])
+    assert limits == (2 * 1024**3, 2 * 1024**3, 1_500_000_000, 1024)
