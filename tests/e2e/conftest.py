@@ -49,19 +49,23 @@ def stack(docker_ready) -> Iterator[Stack]:
         yield s
 
 
+def generated_sales(tmp_path_factory, rows: int) -> Path:
+    path = tmp_path_factory.mktemp("sales") / "ventas.csv"
+    subprocess.run(
+        [sys.executable, "-m", "bench.generate_ventas", "--rows", str(rows), "--out", str(path)],
+        check=True,
+        cwd=REPO,
+    )
+    return path
+
+
 @pytest.fixture(scope="session")
 def big_sales(tmp_path_factory) -> Path:
     """3M sales: a run of several seconds, long enough to hit in the middle."""
-    path = tmp_path_factory.mktemp("sales") / "ventas.csv"
-    subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "generate_ventas.py"),
-            "--rows",
-            "3000000",
-            "--out",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return generated_sales(tmp_path_factory, 3_000_000)
+
+
+@pytest.fixture(scope="session")
+def sales_1m(tmp_path_factory) -> Path:
+    """1M sales: a run of a few seconds, with every step long enough to see."""
+    return generated_sales(tmp_path_factory, 1_000_000)
