@@ -109,6 +109,37 @@ def as_root(directory: Path, *command: str) -> None:
     docker("run", "--rm", "--volume", f"{directory}:/data", "python:3.13-slim", *command)
 
 
+def execution_params(
+    job: str = "procesar_ventas",
+    run_config: dict | None = None,
+    tags: dict[str, str] | None = None,
+    assets: list[str] | None = None,
+    checks: dict[str, list[str]] | None = None,
+) -> dict:
+    """launchRun's `executionParams` for `job`, or with `assets` (and `checks`: asset -> check
+    names) what the UI's "Materialize" button launches."""
+    params: dict = {
+        "selector": {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": "__repository__",
+            "jobName": job,
+        },
+        "runConfigData": run_config or {},
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]},
+    }
+    if assets is not None:
+        params["selector"].update(
+            jobName="__ASSET_JOB",
+            assetSelection=[{"path": [asset]} for asset in assets],
+            assetCheckSelection=[
+                {"assetKey": {"path": [asset]}, "name": name}
+                for asset, names in (checks or {}).items()
+                for name in names
+            ],
+        )
+    return params
+
+
 class GraphQLError(AssertionError):
     pass
 
@@ -120,6 +151,10 @@ class Stack:
     project: str
     project_dir: Path = REPO
     port: int = field(default_factory=free_port)
+    # Compose profiles to enable ("public"), in every compose call, tear-down included.
+    profiles: tuple[str, ...] = ()
+    # The public profile's HTTPS port (DAGSTER_PUBLIC_PORT), published on 127.0.0.1.
+    public_port: int = field(default_factory=free_port)
     data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ventas-data-")))
     extra_env: dict[str, str] = field(default_factory=dict)
     # (uid, gid) to give the data directory to; None leaves it to whoever runs the tests.
@@ -129,6 +164,11 @@ class Stack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """The public profile's HTTPS address, under the name its certificate is for."""
+        return f"https://localhost:{self.public_port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -145,6 +185,9 @@ class Stack:
             COMPOSE_PROJECT_NAME=self.project,
             DAGSTER_WEBSERVER_PORT=str(self.port),
             VENTAS_DATA_DIR=str(self.data_dir),
+            DAGSTER_PUBLIC_PORT=str(self.public_port),
+            # A test's stack is reachable from this machine only, whatever its profiles.
+            DAGSTER_PUBLIC_ADDRESS="127.0.0.1",
         )
         env.update(self.extra_env)
         return env
@@ -154,8 +197,9 @@ class Stack:
     def compose(
         self, *args: str, check: bool = True, timeout: float = 900
     ) -> subprocess.CompletedProcess:
+        profiles = [f"--profile={profile}" for profile in self.profiles]
         result = subprocess.run(
-            ["docker", "compose", *args],
+            ["docker", "compose", *profiles, *args],
             cwd=self.project_dir,
             env=self.env,
             capture_output=True,
@@ -279,27 +323,7 @@ class Stack:
     ) -> str:
         """Launch `job`, or with `assets` (and `checks`: asset -> check names) what the UI's
         "Materialize" button launches. Returns the run ID."""
-        params: dict = {
-            "selector": {
-                "repositoryLocationName": LOCATION,
-                "repositoryName": "__repository__",
-                "jobName": job,
-            },
-            "runConfigData": run_config or {},
-            "executionMetadata": {
-                "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]
-            },
-        }
-        if assets is not None:
-            params["selector"].update(
-                jobName="__ASSET_JOB",
-                assetSelection=[{"path": [asset]} for asset in assets],
-                assetCheckSelection=[
-                    {"assetKey": {"path": [asset]}, "name": name}
-                    for asset, names in (checks or {}).items()
-                    for name in names
-                ],
-            )
+        params = execution_params(job, run_config, tags, assets, checks)
         result = self.graphql(LAUNCH_MUTATION, {"params": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
             raise GraphQLError(f"launchRun returned {result}")
