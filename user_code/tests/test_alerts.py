@@ -323,6 +323,7 @@ def test_without_a_user_the_sender_is_the_default_or_the_one_set():
         ({"DAGSTER_ALERT_WEBHOOK_URL": "hooks.example.com/T0/s3cr3t"}, "DAGSTER_ALERT_WEBHOOK_URL"),
         ({"DAGSTER_ALERT_WEBHOOK_URL": "ftp://example.com/s3cr3t"}, "DAGSTER_ALERT_WEBHOOK_URL"),
         ({"DAGSTER_ALERT_WEBHOOK_URL": "https://x:99999/s3cr3t"}, "DAGSTER_ALERT_WEBHOOK_URL"),
+        ({"DAGSTER_ALERT_WEBHOOK_URL": "https://x/s3cr3t y"}, "DAGSTER_ALERT_WEBHOOK_URL"),
         ({"DAGSTER_ALERT_EMAIL_TO": "ops@example.com"}, "DAGSTER_ALERT_SMTP_URL"),
         ({"DAGSTER_ALERT_SMTP_URL": "smtp://u:s3cr3t@relay"}, "DAGSTER_ALERT_EMAIL_TO"),
         (
@@ -476,6 +477,22 @@ def test_each_failed_attempt_waits_twice_as_long_up_to_thirty_intervals():
     assert len(hook.posts) == 8
     assert waits == [10, 20, 40, 80, 160, 300, 300, 0]
     assert delivery.failures == 7 and delivery.error == ""
+
+
+def test_a_channel_that_cannot_even_be_tried_fails_like_any_other():
+    """A URL that http.client refuses (a space in it), so no request is made at all: a failed
+    attempt, retried, never an error escaping into the sensor."""
+    senders = {WEBHOOK: lambda alert: post_webhook("http://127.0.0.1:9/a b", alert)}
+    delivery = deliver(senders, ALERT, Delivery(ALERT.run_id), now=0.0, interval=5)
+    assert not delivery.done({WEBHOOK})
+    assert (delivery.failures, delivery.next_at) == (1, 5.0)
+    assert delivery.error == "webhook: InvalidURL"
+
+    def broken(alert: Alert) -> None:  # a channel with a bug of its own
+        raise KeyError(alert.run_id)
+
+    delivery = deliver({EMAIL: broken}, ALERT, Delivery(ALERT.run_id), now=0.0, interval=5)
+    assert (delivery.failures, delivery.error) == (1, "email: KeyError")
 
 
 def test_when_one_channel_fails_the_other_is_not_sent_again():

@@ -10,6 +10,7 @@ second time.
 
 from __future__ import annotations
 
+import http.client
 import json
 import smtplib
 import ssl
@@ -109,6 +110,9 @@ def post_webhook(url: str, alert: Alert, timeout: float = TIMEOUT) -> None:
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise DeliveryError(f"{type(reason).__name__}: {reason}") from None
+    except (http.client.HTTPException, ValueError) as error:
+        # InvalidURL, BadStatusLine, ...: named only, as their messages may quote the URL.
+        raise DeliveryError(type(error).__name__) from None
 
 
 @dataclass(frozen=True)
@@ -294,10 +298,15 @@ def deliver(
             send(alert)
         except DeliveryError as error:
             errors.append(f"{channel}: {error}")
-            if down is not None:
-                down.add(channel)
+        # Whatever else a channel raises is its failure too, retried like the others: it must
+        # not escape into the sensor, which would then drop the alert.
+        except Exception as error:  # noqa: BLE001 - see above
+            errors.append(f"{channel}: {type(error).__name__}")
         else:
             sent.add(channel)
+            continue
+        if down is not None:
+            down.add(channel)
     if not errors:
         return replace(delivery, sent=frozenset(sent), next_at=now, error="")
     failures = delivery.failures + 1

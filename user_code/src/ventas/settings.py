@@ -172,6 +172,8 @@ def alert_settings(get: Callable[[str, object], str]) -> dict:
 
 
 def http_url(value: str) -> bool:
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return False
     try:
         parts = urlsplit(value)
         return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
