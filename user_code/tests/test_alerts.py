@@ -540,6 +540,34 @@ def delivery_of(instance, run_id: str) -> tuple[str, Delivery | None]:
     return run.tags.get(STATUS_TAG, ""), Delivery.of(run)
 
 
+def test_dagster_hands_a_failure_to_a_run_failure_sensor_once_even_if_it_raises(
+    defs, data_dir, resources
+):
+    """Why a failed delivery is written down rather than raised: the evaluation that raised
+    still moves the cursor past the failure (the daemon stores it although the tick fails:
+    `set_should_update_cursor_on_failure`), so raising would drop the alert. And why the
+    sensor checks the run's tags first: evaluated again from the same cursor (a daemon that
+    died before storing the tick), the same failure is handed over again."""
+    handed: list[str] = []
+
+    def raising(context: dg.RunFailureSensorContext) -> None:
+        handed.append(context.dagster_run.run_id)
+        raise ConnectionError("the receiver is down")
+
+    sensor = dg.run_failure_sensor(name="raising", monitor_all_code_locations=True)(raising)
+    with dg.instance_for_test() as instance:
+        started = evaluate(sensor, instance)
+        run_id = fail_a_run(defs, instance, data_dir, resources).run_id
+        raised = evaluate(sensor, instance, started.cursor)
+        evaluate(sensor, instance, started.cursor)
+        after = evaluate(sensor, instance, raised.cursor)
+    (reaction,) = raised.dagster_run_reactions
+    assert reaction.error is not None and "the receiver is down" in reaction.error.to_string()
+    assert raised.cursor != started.cursor
+    assert after.dagster_run_reactions == []
+    assert handed == [run_id, run_id]
+
+
 def test_a_failed_run_is_alerted_once_also_when_its_failure_is_handed_over_again(
     receivers, data_dir, resources
 ):
