@@ -34,8 +34,8 @@ def sales_file(rows: int, cache: Path) -> Path:
     if not path.exists():
         print(f"generating {rows:,} rows ...", flush=True)
         tmp = path.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8", newline="") as out:
-            generate_ventas.generate(rows, out, null_share=0.001)
+        with tmp.open("wb") as out:
+            generate_ventas.generate(rows, out)
         tmp.rename(path)
     return path
 
