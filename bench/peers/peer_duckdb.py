@@ -1,5 +1,5 @@
-"""procesar_ventas's work with DuckDB: the CSV loaded once into an in-memory table, typed;
-the raw and clean tables and the three summaries written with COPY.
+"""procesar_ventas's work with DuckDB: COPY the CSV, typed, to the raw table's parquet file;
+COPY from it the clean table; COPY from that the three summaries.
 
     python bench/peers/peer_duckdb.py ventas.csv OUTPUT_DIR
 """
@@ -10,23 +10,21 @@ from pathlib import Path
 import duckdb
 
 source, out = sys.argv[1], Path(sys.argv[2])
+raw, clean = out / "ventas_raw.parquet", out / "ventas_procesadas.parquet"
+columns = (
+    "{'fecha': 'DATE', 'producto': 'VARCHAR', 'categoria': 'VARCHAR', "
+    "'precio': 'DOUBLE', 'cantidad': 'BIGINT', 'usuario_id': 'BIGINT'}"
+)
 con = duckdb.connect()
 con.execute(
-    """
-    CREATE TABLE raw AS FROM read_csv($source, header = true, columns = {
-        'fecha': 'DATE', 'producto': 'VARCHAR', 'categoria': 'VARCHAR',
-        'precio': 'DOUBLE', 'cantidad': 'BIGINT', 'usuario_id': 'BIGINT'
-    })
-    """,
-    {"source": source},
+    f"COPY (FROM read_csv('{source}', header = true, columns = {columns})) TO '{raw}' "
+    "(FORMAT parquet)"
 )
 con.execute(
-    "CREATE TABLE clean AS SELECT *, precio * cantidad AS total FROM raw "
-    "WHERE COLUMNS(*) IS NOT NULL"
+    f"COPY (SELECT *, precio * cantidad AS total FROM '{raw}' WHERE COLUMNS(*) IS NOT NULL) "
+    f"TO '{clean}' (FORMAT parquet)"
 )
-outputs = {
-    "ventas_raw": "FROM raw",
-    "ventas_procesadas": "FROM clean",
+summaries = {
     "ventas_por_categoria": "SELECT categoria, sum(total) AS total FROM clean "
     "GROUP BY categoria ORDER BY categoria",
     "ventas_por_producto": "SELECT categoria, producto, sum(cantidad) AS cantidad, "
@@ -34,5 +32,6 @@ outputs = {
     "ventas_por_dia": "SELECT fecha, count(*) AS ventas, sum(cantidad) AS cantidad, "
     "sum(total) AS total FROM clean GROUP BY fecha ORDER BY fecha",
 }
-for name, query in outputs.items():
+con.execute(f"CREATE VIEW clean AS FROM '{clean}'")
+for name, query in summaries.items():
     con.execute(f"COPY ({query}) TO '{out / name}.parquet' (FORMAT parquet)")
