@@ -376,7 +376,7 @@ def main() -> None:
             wall, _ = standalone(csv, profile=(text, html))
             lines = text.read_text(encoding="utf-8").splitlines()
             print(f"  {wall:.1f} s under the profiler; {text} and {html}; the top:")
-            print("\n".join(lines[:60]))
+            print("\n".join(lines[:90]))
 
 
 if __name__ == "__main__":
