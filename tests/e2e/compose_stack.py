@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO / "data"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 LOCATION = "ventas"
+LOCATIONS = ("ventas", "informes")  # workspace.yaml's
 
 RUN_QUERY = """
 query Run($runId: ID!) {
@@ -115,12 +116,13 @@ def execution_params(
     tags: dict[str, str] | None = None,
     assets: list[str] | None = None,
     checks: dict[str, list[str]] | None = None,
+    location: str = LOCATION,
 ) -> dict:
-    """launchRun's `executionParams` for `job`, or with `assets` (and `checks`: asset -> check
-    names) what the UI's "Materialize" button launches."""
+    """launchRun's `executionParams` for `job` of `location`, or with `assets` (and `checks`:
+    asset -> check names) what the UI's "Materialize" button launches."""
     params: dict = {
         "selector": {
-            "repositoryLocationName": LOCATION,
+            "repositoryLocationName": location,
             "repositoryName": "__repository__",
             "jobName": job,
         },
@@ -320,10 +322,11 @@ class Stack:
         tags: dict[str, str] | None = None,
         assets: list[str] | None = None,
         checks: dict[str, list[str]] | None = None,
+        location: str = LOCATION,
     ) -> str:
-        """Launch `job`, or with `assets` (and `checks`: asset -> check names) what the UI's
-        "Materialize" button launches. Returns the run ID."""
-        params = execution_params(job, run_config, tags, assets, checks)
+        """Launch `job` of `location`, or with `assets` (and `checks`: asset -> check names)
+        what the UI's "Materialize" button launches. Returns the run ID."""
+        params = execution_params(job, run_config, tags, assets, checks, location)
         result = self.graphql(LAUNCH_MUTATION, {"params": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
             raise GraphQLError(f"launchRun returned {result}")
@@ -498,7 +501,8 @@ def running_stack_on(prefix: str, before_up=None, **kwargs) -> Iterator[tuple[St
             stack.up("postgres")
             prepared = before_up(stack)
         stack.up()
-        stack.wait_for_location()
+        for name in LOCATIONS:
+            stack.wait_for_location(name)
         yield stack, prepared
     except BaseException:
         print(f"--- logs of {stack.project} ---\n{stack.logs()}")

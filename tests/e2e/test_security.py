@@ -35,7 +35,13 @@ def test_only_the_services_that_start_or_stop_runs_hold_the_docker_socket(stack)
     assert holders == {"webserver", "daemon"}
     assert all(hardened(info) for s, info in containers.items() if s != "postgres")
     added = {s: info["HostConfig"]["CapAdd"] for s, info in containers.items() if s != "postgres"}
-    assert added == {"user_code": SWITCH_USER, "webserver": None, "daemon": None, "migrate": None}
+    assert added == {
+        "user_code": SWITCH_USER,
+        "informes": SWITCH_USER,
+        "webserver": None,
+        "daemon": None,
+        "migrate": None,
+    }
 
 
 def test_the_code_server_runs_as_the_data_directorys_owner_with_no_capability(stack):

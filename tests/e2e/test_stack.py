@@ -7,7 +7,7 @@ import pytest
 
 from tests.e2e.compose_stack import SAMPLE_DATA, docker, running_stack, tags_of, wait_until
 
-SERVICES = {"postgres", "user_code", "webserver", "daemon"}
+SERVICES = {"postgres", "user_code", "informes", "webserver", "daemon"}
 ASSETS = {
     "ventas_raw",
     "ventas_procesadas",
