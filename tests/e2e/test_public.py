@@ -32,7 +32,7 @@ ENV = {
     "DAGSTER_OPERATOR_PASSWORD": PASSWORDS["operator"],
     "DAGSTER_VIEWER_PASSWORD": PASSWORDS["viewer"],
 }
-CORE = {"postgres", "user_code", "migrate", "webserver", "daemon"}
+CORE = {"postgres", "user_code", "informes", "migrate", "webserver", "daemon"}
 PUBLIC = {"public_auth", "webserver_readonly", "proxy"}
 ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"  # in the proxy's container
 PERMISSIONS = "{ permissions { permission value } }"
@@ -231,7 +231,7 @@ def test_the_viewer_sees_the_uis_pages_and_data(public, root_ca):
     assert viewer.get(script[1]).status_code == 200
 
     workspace = viewer.graphql(LOCATION_QUERY)["workspaceOrError"]
-    (entry,) = workspace["locationEntries"]
+    (entry,) = [e for e in workspace["locationEntries"] if e["name"] == "ventas"]
     (repository,) = entry["locationOrLoadError"]["repositories"]
     assert "procesar_ventas" in {job["name"] for job in repository["jobs"]}
     # What the UI asks before it offers a button: every change is off.
