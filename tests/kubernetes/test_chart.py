@@ -33,6 +33,7 @@ pytestmark = pytest.mark.kubernetes
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "deploy" / "kubernetes" / "values.yaml"
 VOLUMES = REPO / "deploy" / "kubernetes" / "volumes.yaml"
+TOOLBOX = REPO / "deploy" / "kubernetes" / "toolbox.yaml"
 OFFLINE_SETUP = REPO.parent / "shared" / "k8s-offline" / "setup"
 RELEASE = NAMESPACE = "ventas"
 # Each code location: its module, and the image it is built as (docker-compose.yml's name).
@@ -140,8 +141,8 @@ def container_env(container: dict) -> dict[str, Any]:
 
 def test_every_object_is_valid_kubernetes(manifest, objects):
     assert {o["kind"] for o in objects} >= {"Deployment", "Service", "ConfigMap"}
-    kubernetes_validate(manifest)
-    kubernetes_validate(VOLUMES)
+    for path in (manifest, VOLUMES, TOOLBOX):
+        kubernetes_validate(path)
 
 
 def test_the_values_meet_the_charts_schema(chart, tmp_path):
@@ -219,7 +220,9 @@ def test_the_code_servers_and_runs_mount_the_data_directory(objects):
     assert claims["ventas-compute-logs"]["accessModes"] == ["ReadWriteMany"]
 
 
-def test_nothing_runs_as_root(objects):
+def assert_nothing_runs_as_root(objects: list[dict]) -> None:
+    """Every pod and container as Kubernetes' restricted Pod Security Standard asks, so that
+    the namespace can enforce it."""
     for where, spec in pod_specs(objects):
         pod = spec.get("securityContext") or {}
         assert pod.get("runAsUser", 0) != 0 and pod.get("fsGroup", 0) != 0, where
@@ -231,6 +234,30 @@ def test_nothing_runs_as_root(objects):
             assert own.get("allowPrivilegeEscalation") is False, name
             assert own.get("capabilities", {}).get("drop") == ["ALL"], name
             assert not own.get("privileged"), name
+            assert context.get("seccompProfile") == {"type": "RuntimeDefault"}, name
+
+
+def test_nothing_runs_as_root(objects):
+    """The chart's pods, their init containers included, and the toolbox pod."""
+    assert_nothing_runs_as_root([*objects, yaml.safe_load(TOOLBOX.read_text())])
+
+
+def test_the_parts_the_docs_turn_on_are_valid_and_not_root(chart, tmp_path):
+    """The read-only webserver (for viewers) and the schema migration Job (for upgrades)."""
+    path = tmp_path / "release.yaml"
+    path.write_text(
+        helm_template(
+            chart,
+            "--skip-schema-validation",
+            *("--set", "dagsterWebserver.enableReadOnly=true", "--set", "migrate.enabled=true"),
+        )
+    )
+    kubernetes_validate(path)
+    objects = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    names = {o["metadata"]["name"] for o in objects if o["kind"] in WORKLOADS}
+    assert {f"{RELEASE}-dagster-webserver-read-only"} <= names
+    assert f"{RELEASE}-dagster-webserver-instance-migrate" in names
+    assert_nothing_runs_as_root(objects)
 
 
 def test_no_object_mounts_a_docker_socket_or_any_host_path(manifest, objects):
