@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.compose_stack import SAMPLE_DATA, docker
-from tests.e2e.test_code_location import CHECKS, VENTAS
+from tests.e2e.compose_stack import docker
+from tests.e2e.test_code_location import CHECKS, VENTAS, run_on_a_bad_sales_file
 
 pytestmark = pytest.mark.browser
 
@@ -122,17 +122,7 @@ def test_the_asset_graph_shows_the_ventas_assets_materialized(browser_image, sta
 
 
 def test_a_failed_run_shows_what_is_wrong_on_its_run_page(browser_image, stack, tmp_path):
-    sales = stack.data_dir / "ventas.csv"  # as test_code_location's bad sales file
-    try:
-        sales.write_text(
-            "fecha,producto,categoria,precio,cantidad,usuario_id\n"
-            "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
-            "2024-03-02,Tableta,Electrónica,trescientos,1,3\n",
-            encoding="utf-8",
-        )
-        run = stack.wait_for_run(stack.launch("procesar_ventas"))
-    finally:
-        sales.write_bytes((SAMPLE_DATA / "ventas.csv").read_bytes())
+    run = run_on_a_bad_sales_file(stack)
     assert run["status"] == "FAILURE", stack.run_log(run["runId"])
     events = stack.graphql(STEP_FAILURES, {"id": run["runId"]})["logsForRun"]["events"]
     (failure,) = [e for e in events if e]  # the other events come back empty
