@@ -1,15 +1,17 @@
 """Start dagster-daemon, with run retries that never miss a failed run and that retry a run
 whose step failed because the instance's database went away.
 
-1. Dagster records a run's failure in two steps: it stores the RUN_FAILURE event, then sets
-   the run's status to FAILURE. The daemon's event-log consumer, which launches the retries
-   configured under `run_retries`, reads new RUN_FAILURE events and decides at once from the
-   run's status; a run it reads between the two steps is still STARTED, so it is passed over
-   and never retried (its `dagster/will_retry` tag even says "true"). Run monitoring, which
-   fails the runs whose container died, and the consumer tick in step from the daemon's start
-   (every 10 s and every 5 s), so it is hit more often than chance says: here 4 of about 26
-   killed runs were never retried (0 of 18 with this wrapper). The consumer here waits, up to
-   SETTLE_SECONDS, until the runs it was given show a finished status.
+1. Dagster records a run's failure in three steps: it stores the RUN_FAILURE event, sets
+   the run's status to FAILURE, then writes its retry decision (the `dagster/will_retry`
+   tag). The daemon's event-log consumer, which launches the retries configured under
+   `run_retries`, reads new RUN_FAILURE events and decides at once from the run as it is; a
+   run it reads between the first two steps is still STARTED, so it is passed over and never
+   retried (its `dagster/will_retry` tag even says "true"). Run monitoring, which fails the
+   runs whose container died, and the consumer tick in step from the daemon's start (every
+   10 s and every 5 s), so it is hit more often than chance says: here 4 of about 26 killed
+   runs were never retried (0 of 18 with this wrapper). The consumer here waits, up to
+   SETTLE_SECONDS, until the runs it was given are finished and, if they failed, carry
+   Dagster's retry decision.
 
 2. A step that loses its connection to Postgres in the middle of a query (Postgres restarted
    for an upgrade, a host hiccup) fails like a step whose own code failed, and
@@ -72,7 +74,7 @@ def retry_database_failures(instance, records, logger):
         run = record.dagster_run
         if (
             run.status == DagsterRunStatus.FAILURE
-            and run.tags.get(WILL_RETRY_TAG) == "false"
+            and run.tags.get(WILL_RETRY_TAG) != "true"  # "false", or none if its writer died
             and run.tags.get(RUN_FAILURE_REASON_TAG) == RunFailureReason.STEP_FAILURE.value
             and lost_the_database(instance, run)
         ):
@@ -98,15 +100,28 @@ def retry_database_failures(instance, records, logger):
     return [fresh.get(r.dagster_run.run_id, r) for r in records]
 
 
+def recorded(run, retries_enabled: bool) -> bool:
+    """Whether Dagster has finished recording `run`'s end: a final status and, for a failure
+    with run retries on, the retry decision it writes last (which this wrapper may change:
+    deciding before it is written would let it overwrite the change)."""
+    if not run.is_finished:
+        return False
+    return (
+        not retries_enabled or run.status != DagsterRunStatus.FAILURE or WILL_RETRY_TAG in run.tags
+    )
+
+
 def decide_retries_once_finished(workspace_process_context, run_records, logger):
-    """Dagster's retry decision, on the runs' records once their status is final, and with
+    """Dagster's retry decision, on the runs' records once their end is recorded, and with
     database failures marked for a retry."""
     instance = workspace_process_context.instance
     records = {record.dagster_run.run_id: record for record in run_records}
     deadline = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < deadline:
         pending = [
-            run_id for run_id, record in records.items() if not record.dagster_run.is_finished
+            run_id
+            for run_id, record in records.items()
+            if not recorded(record.dagster_run, instance.run_retries_enabled)
         ]
         if not pending:
             break

@@ -40,9 +40,11 @@ ATTEMPTED = "Run does not have an external job origin, unable to retry the run."
 
 
 @pytest.fixture
-def half_failed():
+def half_failed(monkeypatch):
     """A STARTED run whose RUN_FAILURE event is stored but whose status is not yet set,
-    a function that sets it, and a daemon workspace, on an instance with run retries."""
+    a function that sets it, and a daemon workspace, on an instance with run retries.
+    (Dagster's last step, its retry decision, never comes: the wrapper waits a second.)"""
+    monkeypatch.setattr(daemon, "SETTLE_SECONDS", 1.0)
     with dg.instance_for_test(overrides=RETRIES) as instance:
         run = instance.add_run(
             DagsterRun(job_name="procesar_ventas", status=DagsterRunStatus.STARTED)
@@ -52,16 +54,7 @@ def half_failed():
             job_name=run.job_name,
             message="run worker gone",
         )
-        instance.event_log_storage.store_event(
-            EventLogEntry(
-                error_info=None,
-                level=logging.ERROR,
-                user_message="",
-                run_id=run.run_id,
-                timestamp=time.time(),
-                dagster_event=event,
-            )
-        )
+        instance.event_log_storage.store_event(entry(run, event))
 
         def set_status():
             instance.run_storage.handle_run_event(run.run_id, event)
@@ -106,17 +99,19 @@ def test_the_wrapper_is_what_the_daemons_consumer_calls():
     assert EventLogConsumerDaemon().handle_updated_runs_fns == [daemon.decide_retries_once_finished]
 
 
-def store(instance, run, event: DagsterEvent) -> None:
-    instance.handle_new_event(
-        EventLogEntry(
-            error_info=None,
-            level=logging.ERROR,
-            user_message="",
-            run_id=run.run_id,
-            timestamp=time.time(),
-            dagster_event=event,
-        )
+def entry(run, event: DagsterEvent) -> EventLogEntry:
+    return EventLogEntry(
+        error_info=None,
+        level=logging.ERROR,
+        user_message="",
+        run_id=run.run_id,
+        timestamp=time.time(),
+        dagster_event=event,
     )
+
+
+def store(instance, run, event: DagsterEvent) -> None:
+    instance.handle_new_event(entry(run, event))
 
 
 @pytest.fixture
@@ -125,7 +120,10 @@ def step_failed():
     failed as the run worker fails it, on an instance configured as dagster.yaml is."""
     with dg.instance_for_test(overrides=RETRIES) as instance:
 
-        def failed_run(error_class: str, retry_of: DagsterRun | None = None) -> DagsterRun:
+        def failed_run(
+            error_class: str, retry_of: DagsterRun | None = None, decided: bool = True
+        ) -> DagsterRun:
+            """`decided=False`: the run as read before Dagster writes its retry decision."""
             lineage = (
                 {}
                 if retry_of is None
@@ -158,15 +156,16 @@ def step_failed():
                     event_specific_data=StepFailureData(error=error, user_failure_data=None),
                 ),
             )
-            store(
-                instance,
-                run,
-                DagsterEvent(
-                    event_type_value=DagsterEventType.RUN_FAILURE.value,
-                    job_name=run.job_name,
-                    message="Steps failed: ['ventas_por_categoria'].",
-                ),
+            failure = DagsterEvent(
+                event_type_value=DagsterEventType.RUN_FAILURE.value,
+                job_name=run.job_name,
+                message="Steps failed: ['ventas_por_categoria'].",
             )
+            if decided:
+                store(instance, run, failure)
+            else:  # Dagster's first two steps: the event, then the status
+                instance.event_log_storage.store_event(entry(run, failure))
+                instance.run_storage.handle_run_event(run.run_id, failure)
             return instance.get_run_by_id(run.run_id)
 
         with WorkspaceProcessContext(instance, EmptyWorkspaceTarget()) as workspace:
@@ -185,6 +184,31 @@ def test_dagster_does_not_retry_a_step_that_lost_the_database(step_failed):
 def test_the_wrapper_retries_a_step_that_lost_the_database(step_failed):
     instance, failed_run, workspace = step_failed
     run = failed_run("OperationalError")
+    decide(daemon.decide_retries_once_finished, instance, run, workspace)
+    assert retry_attempted(instance, run)
+    assert instance.get_run_by_id(run.run_id).tags[WILL_RETRY_TAG] == "true"
+
+
+def test_the_wrapper_waits_for_dagsters_retry_decision_before_changing_it(step_failed):
+    """Read after its status and before Dagster's "false": deciding then, the wrapper's "true"
+    would be overwritten (and in CI once, the run was not retried)."""
+    instance, failed_run, workspace = step_failed
+    run = failed_run("OperationalError", decided=False)
+    assert run.status == DagsterRunStatus.FAILURE and WILL_RETRY_TAG not in run.tags
+    records = instance.get_run_records(filters=RunsFilter(run_ids=[run.run_id]))
+    decision = daemon.decide_retries_once_finished(workspace, records, logging.getLogger("test"))
+    next(decision)  # it waits...
+    instance.add_run_tags(run.run_id, {WILL_RETRY_TAG: "false"})  # ...for the run worker's word,
+    list(decision)  # then retries the run all the same.
+    assert retry_attempted(instance, run)
+    assert instance.get_run_by_id(run.run_id).tags[WILL_RETRY_TAG] == "true"
+
+
+def test_the_wrapper_retries_a_database_failure_whose_decision_never_came(step_failed, monkeypatch):
+    """The run worker died between the status and the decision: once the wait is over."""
+    monkeypatch.setattr(daemon, "SETTLE_SECONDS", 0.5)
+    instance, failed_run, workspace = step_failed
+    run = failed_run("OperationalError", decided=False)
     decide(daemon.decide_retries_once_finished, instance, run, workspace)
     assert retry_attempted(instance, run)
     assert instance.get_run_by_id(run.run_id).tags[WILL_RETRY_TAG] == "true"
