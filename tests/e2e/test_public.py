@@ -184,6 +184,15 @@ def test_every_service_of_the_profile_is_up_and_hardened(public):
     assert containers["proxy"]["HostConfig"]["CapAdd"] == ["NET_BIND_SERVICE"]
     assert containers["proxy"]["HostConfig"]["ReadonlyRootfs"]
     assert not containers["webserver_readonly"]["HostConfig"]["CapAdd"]
+    # Only volumes the Compose file names, which `down -v` removes: the caddy:2 image
+    # declares two more, which each run of public_auth would otherwise leave behind.
+    for service, info in public.containers().items():
+        anonymous = [
+            m["Destination"]
+            for m in info["Mounts"]
+            if m["Type"] == "volume" and not m["Name"].startswith(f"{public.project}_")
+        ]
+        assert not anonymous, f"{service}: anonymous volumes at {anonymous}"
 
 
 def test_only_the_proxy_is_added_to_what_is_published_and_the_ui_stays_on_loopback(public):
