@@ -3,7 +3,7 @@
 - `Batches`: a table as a stream of pandas DataFrames (or pyarrow tables),
   produced lazily; `write_parquet` writes it batch by batch.
 - `Table`: a stored parquet file; it reads whole columns, streams batches,
-  maps a pandas function over them, or aggregates with one.
+  maps a pandas function over them, or has DuckDB summarize it.
 
 Transforms stay plain pandas functions of one DataFrame; these classes only
 decide how much of the data is in memory at once.
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -90,6 +91,9 @@ class Table:
                     counts[column.path_in_schema] += values.column(0).null_count
         return counts
 
+    def column(self, name: str) -> pa.ChunkedArray:
+        return pq.read_table(self.path, columns=[name]).column(name)
+
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         return _to_pandas(
             pq.read_table(self.path, columns=columns, read_dictionary=self._text_columns)
@@ -113,20 +117,13 @@ class Table:
         """`transform` applied to each batch: for row-by-row work (filters, new columns, joins)."""
         return self.batches().map(transform)
 
-    def aggregate(
-        self,
-        summarize: Callable[[pd.DataFrame], pd.DataFrame],
-        columns: Sequence[str],
-        batch_rows: int = BATCH_ROWS,
-    ) -> pd.DataFrame:
-        """`summarize` of the whole table, computed batch by batch.
-
-        `summarize` must give the same result when applied again to its own
-        partial results concatenated: true of sums, counts written as sums,
-        minimums and maximums, not of means.
-        """
-        partials = [summarize(_to_pandas(batch)) for batch in self.batches(columns, batch_rows)]
-        return summarize(pd.concat(partials, ignore_index=True))
+    def summarize(
+        self, summary: Callable[[duckdb.DuckDBPyRelation], duckdb.DuckDBPyRelation]
+    ) -> pa.Table:
+        """`summary` (a function of a DuckDB relation) of the whole table, which DuckDB reads
+        in parallel and only the columns it needs of."""
+        with duckdb.connect() as connection:
+            return summary(connection.read_parquet(str(self.path))).to_arrow_table()
 
 
 def _to_pandas(batch: Frame | pa.RecordBatch) -> pd.DataFrame:
@@ -171,7 +168,7 @@ class WriteSummary:
 
 
 def write_parquet(
-    data: pd.DataFrame | Batches, path: Path, schema: pa.Schema | None = None
+    data: Frame | Batches, path: Path, schema: pa.Schema | None = None
 ) -> WriteSummary:
     """Write `data` to `path` atomically; the last good file survives any failure.
 
@@ -183,10 +180,8 @@ def write_parquet(
         return _write(data, path, tmp, schema)
 
 
-def _write(
-    data: pd.DataFrame | Batches, path: Path, tmp: Path, schema: pa.Schema | None
-) -> WriteSummary:
-    batches = [data] if isinstance(data, pd.DataFrame) else data
+def _write(data: Frame | Batches, path: Path, tmp: Path, schema: pa.Schema | None) -> WriteSummary:
+    batches = [data] if isinstance(data, pd.DataFrame | pa.Table) else data
     pending: queue.Queue = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
     writer: pq.ParquetWriter | None = None

@@ -1,14 +1,17 @@
-"""Pure pandas transforms of the ventas pipeline: no Dagster and no files here, so tests call
-them directly. Each takes and returns a DataFrame; the assets decide whether it sees the whole
-table or one batch of it at a time."""
+"""Pure transforms of the ventas pipeline: no Dagster and no files here, so tests call them
+directly. Row by row work is pandas, on a DataFrame that may be the whole table or one batch
+of it (the assets decide); the summaries are DuckDB relations."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import pandas as pd
 
 from ventas.errors import UserError
+
+Relation = duckdb.DuckDBPyRelation
 
 
 def clean_sales(ventas: pd.DataFrame) -> pd.DataFrame:
@@ -28,36 +31,30 @@ def clean_sales(ventas: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def by_name(values: pd.Series) -> pd.Series:
-    """Sort key: text order even for categoricals, which otherwise sort by category order."""
-    return values.astype("str")
+# The three summaries are SQL run by DuckDB on a relation: a parquet file, read in parallel
+# and never whole in memory, or a DataFrame (`duckdb.from_df`). Ties are broken by name, so a
+# summary is the same from run to run.
 
 
-# The summaries below are sums (a count is a sum of ones), so applying one to
-# its own partial results gives the same answer as applying it to all rows:
-# the assets compute them batch by batch.
-
-
-def total_by_category(ventas: pd.DataFrame) -> pd.DataFrame:
+def total_by_category(ventas: Relation) -> Relation:
     """Sum `total` per `categoria`, one row per category, sorted by category."""
-    grupos = ventas.groupby("categoria", as_index=False, observed=True, sort=False)
-    totales = grupos[["total"]].sum()
-    return totales.sort_values("categoria", key=by_name, ignore_index=True)
+    return ventas.aggregate("categoria, sum(total) AS total", "categoria").order("categoria")
 
 
-def total_by_product(ventas: pd.DataFrame) -> pd.DataFrame:
+def total_by_product(ventas: Relation) -> Relation:
     """Units sold (`cantidad`) and `total` per product, best-selling first."""
-    por_producto = ventas.groupby(
-        ["categoria", "producto"], as_index=False, observed=True, sort=False
-    )[["cantidad", "total"]].sum()
-    return por_producto.sort_values("total", ascending=False, ignore_index=True)
+    return ventas.aggregate(
+        "categoria, producto, CAST(sum(cantidad) AS BIGINT) AS cantidad, sum(total) AS total",
+        "categoria, producto",
+    ).order("total DESC, categoria, producto")
 
 
-def total_by_day(ventas: pd.DataFrame) -> pd.DataFrame:
+def total_by_day(ventas: Relation) -> Relation:
     """Number of sales (`ventas`), units and `total` per `fecha`, oldest first."""
-    if "ventas" not in ventas.columns:  # individual sales rather than partial sums
-        ventas = ventas.assign(ventas=1)
-    return ventas.groupby("fecha", as_index=False, sort=True)[["ventas", "cantidad", "total"]].sum()
+    return ventas.aggregate(
+        "fecha, count(*) AS ventas, CAST(sum(cantidad) AS BIGINT) AS cantidad, sum(total) AS total",
+        "fecha",
+    ).order("fecha")
 
 
 def join_users(ventas: pd.DataFrame, usuarios: pd.DataFrame) -> pd.DataFrame:

@@ -5,6 +5,7 @@ except what the last op logs.
 """
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from ventas import transforms
@@ -30,7 +31,7 @@ def calcular_totales(ventas: pd.DataFrame) -> pd.DataFrame:
 @dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
 def resumir_por_categoria(context: dg.OpExecutionContext, ventas: pd.DataFrame) -> pd.DataFrame:
     """Total per category, written to the run's log."""
-    resumen = transforms.total_by_category(ventas)
+    resumen = transforms.total_by_category(duckdb.from_df(ventas)).df()
     context.log.info("Sales per category:\n" + resumen.to_markdown(index=False, floatfmt=",.2f"))
     context.add_output_metadata({"resumen": dg.MetadataValue.md(resumen.to_markdown(index=False))})
     return resumen

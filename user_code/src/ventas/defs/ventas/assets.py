@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 import dagster as dg
-import pandas as pd
+import pyarrow as pa
 
 from ventas import transforms
 from ventas.reading import sales_file
@@ -31,27 +31,25 @@ def ventas_procesadas(ventas_raw: Table) -> Batches:
 def _summarize(
     context: dg.AssetExecutionContext,
     ventas_procesadas: Table,
-    summarize: Callable[[pd.DataFrame], pd.DataFrame],
-    columns: list[str],
-) -> pd.DataFrame:
+    summary: Callable[[transforms.Relation], transforms.Relation],
+) -> pa.Table:
     if ventas_procesadas.num_rows == 0:
         context.log.warning(
             "ventas_procesadas is empty: the sales file has no sale with every field filled in. "
             f"{context.asset_key.to_user_string()} is empty too, so every total is zero."
         )
-    return ventas_procesadas.aggregate(summarize, columns)
+    return ventas_procesadas.summarize(summary)
 
 
-@dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
+@dg.asset(group_name=VENTAS, kinds={"duckdb", "parquet"})
 def ventas_por_categoria(
     context: dg.AssetExecutionContext, ventas_procesadas: Table
-) -> dg.Output[pd.DataFrame]:
+) -> dg.Output[pa.Table]:
     """Total sales per category."""
-    totales = _summarize(
-        context, ventas_procesadas, transforms.total_by_category, ["categoria", "total"]
-    )
+    resumen = _summarize(context, ventas_procesadas, transforms.total_by_category)
+    totales = resumen.to_pandas()
     return dg.Output(
-        totales,
+        resumen,
         metadata={
             "totales": dg.MetadataValue.md(totales.to_markdown(index=False, floatfmt=",.2f")),
             "total": float(totales["total"].sum()),
@@ -64,22 +62,13 @@ def ventas_por_categoria(
     )
 
 
-@dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
-def ventas_por_producto(
-    context: dg.AssetExecutionContext, ventas_procesadas: Table
-) -> pd.DataFrame:
+@dg.asset(group_name=VENTAS, kinds={"duckdb", "parquet"})
+def ventas_por_producto(context: dg.AssetExecutionContext, ventas_procesadas: Table) -> pa.Table:
     """Units and total sales per product, best-selling first."""
-    return _summarize(
-        context,
-        ventas_procesadas,
-        transforms.total_by_product,
-        ["categoria", "producto", "cantidad", "total"],
-    )
+    return _summarize(context, ventas_procesadas, transforms.total_by_product)
 
 
-@dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})
-def ventas_por_dia(context: dg.AssetExecutionContext, ventas_procesadas: Table) -> pd.DataFrame:
+@dg.asset(group_name=VENTAS, kinds={"duckdb", "parquet"})
+def ventas_por_dia(context: dg.AssetExecutionContext, ventas_procesadas: Table) -> pa.Table:
     """Number of sales, units and total per day."""
-    return _summarize(
-        context, ventas_procesadas, transforms.total_by_day, ["fecha", "cantidad", "total"]
-    )
+    return _summarize(context, ventas_procesadas, transforms.total_by_day)

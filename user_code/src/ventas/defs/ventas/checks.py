@@ -6,6 +6,8 @@ are named by their line in ventas.csv.
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ventas.csv_input import VENTAS_COLUMNS, InputFileError, inspect_csv, line_numbers
 from ventas.defs.ventas.assets import ventas_raw
@@ -15,16 +17,24 @@ from ventas.tables import Table
 MAX_NULL_SHARE = 0.05
 
 
-def _lines(rows: pd.Series, sales_data: DataDirectory) -> dg.MetadataValue:
-    """The first offending rows as a table of their line in ventas.csv and value."""
-    shown = rows.head(10)
+def _rows_where(mask: pa.ChunkedArray) -> pa.Array:
+    """The rows (records, from 0) where `mask` is true; null counts as false."""
+    return pc.indices_nonzero(pc.fill_null(mask, False))
+
+
+def _lines(values: pa.ChunkedArray, rows: pa.Array, sales_data: DataDirectory) -> dg.MetadataValue:
+    """The first of `rows` as a table of their line in ventas.csv and their value."""
+    shown = rows[:10].to_pylist()
     path = sales_data.file("ventas.csv")
     try:
-        lines = line_numbers(path, inspect_csv(path, VENTAS_COLUMNS), shown.index)
+        lines = line_numbers(path, inspect_csv(path, VENTAS_COLUMNS), shown)
     except InputFileError:  # the file changed since: say which record it was
         lines = {}
     table = pd.DataFrame(
-        {"line": [lines.get(i, f"record {i + 1}") for i in shown.index], "value": shown.to_numpy()}
+        {
+            "line": [lines.get(i, f"record {i + 1}") for i in shown],
+            "value": values.take(shown).to_pylist(),
+        }
     )
     return dg.MetadataValue.md(table.to_markdown(index=False))
 
@@ -51,14 +61,15 @@ def columnas_requeridas(ventas_raw: Table) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=ventas_raw, blocking=True, description="No price is negative.")
 def precio_no_negativo(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
-    precio = ventas_raw.read(["precio"])["precio"]
-    negativos = precio[precio < 0]
+    precio = ventas_raw.column("precio")
+    negativos = _rows_where(pc.less(precio, 0))
+    lowest = pc.min(precio).as_py()
     return dg.AssetCheckResult(
-        passed=negativos.empty,
+        passed=len(negativos) == 0,
         metadata={
             "negative prices": len(negativos),
-            **({"lowest price": float(precio.min())} if precio.notna().any() else {}),
-            **({"first rows": _lines(negativos, sales_data)} if len(negativos) else {}),
+            **({"lowest price": float(lowest)} if lowest is not None else {}),
+            **({"first rows": _lines(precio, negativos, sales_data)} if len(negativos) else {}),
         },
     )
 
@@ -67,13 +78,17 @@ def precio_no_negativo(ventas_raw: Table, sales_data: DataDirectory) -> dg.Asset
     asset=ventas_raw, blocking=True, description="Every quantity is a whole number of at least 1."
 )
 def cantidad_entera_positiva(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
-    cantidad = ventas_raw.read(["cantidad"])["cantidad"].dropna()
-    malas = cantidad[(cantidad < 1) | (cantidad % 1 != 0)]
+    cantidad = ventas_raw.column("cantidad")
+    entera = pc.and_(pc.is_finite(cantidad), pc.equal(cantidad, pc.floor(cantidad)))
+    # NaN is a missing value, as empty fields are: ventas_procesadas drops those rows.
+    malas = _rows_where(
+        pc.and_not(pc.or_(pc.less(cantidad, 1), pc.invert(entera)), pc.is_nan(cantidad))
+    )
     return dg.AssetCheckResult(
-        passed=malas.empty,
+        passed=len(malas) == 0,
         metadata={
             "bad quantities": len(malas),
-            **({"first rows": _lines(malas, sales_data)} if len(malas) else {}),
+            **({"first rows": _lines(cantidad, malas, sales_data)} if len(malas) else {}),
         },
     )
 
