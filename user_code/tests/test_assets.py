@@ -150,6 +150,16 @@ def test_a_fractional_or_zero_quantity_fails_its_check(defs, data_dir, resources
     assert not check.passed and check.metadata["bad quantities"].value == 2
 
 
+def test_one_check_runs_on_its_own_as_the_uis_execute_button_runs_it(
+    defs, data_dir, resources
+):
+    assert materialize(defs, resources, selection=[dg.AssetKey("ventas_raw")]).success
+    only = dg.AssetCheckKey(dg.AssetKey("ventas_raw"), "precio_no_negativo")
+    result = materialize(defs, resources, selection=dg.AssetSelection.checks(only))
+    assert set(checks_of(result)) == {"precio_no_negativo"}
+    assert not result.asset_materializations_for_node("ventas_raw")
+
+
 def test_many_empty_fields_only_warn(defs, data_dir, resources):
     write_sales(data_dir, ["2024-01-01,Café,Alimentación,4.5,2,1", "2024-01-02,Café,,4.5,2,1"])
     result = materialize(defs, resources)
