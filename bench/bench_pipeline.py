@@ -234,14 +234,15 @@ def through_stack(csvs: dict[int, Path], repeat: int) -> dict[int, Figure]:
             shutil.copy(csv, stack.data_dir / "ventas.csv")
             figure = figures[rows] = Figure()
             for _ in range(repeat):
-                start = time.perf_counter()
+                start = time.time()
                 run_id = stack.launch(JOB)
                 with PeakMemory(run_id) as memory:
-                    # Poll about as often as the UI does.
+                    # Polled gently: the run's end time, not the poll, ends the measure.
                     run = stack.wait_for_run(run_id, timeout=600, interval=1.0)
-                    wall = time.perf_counter() - start
                 if run["status"] != "SUCCESS":
                     raise RuntimeError(f"run {run_id} ended {run['status']}")
+                # The containers share the host's clock.
+                wall = run["endTime"] - start
                 figure.walls.append(wall)
                 if memory.peak:
                     figure.peaks.append(memory.peak / 1e6)
