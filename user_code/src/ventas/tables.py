@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-BATCH_ROWS = 250_000
+BATCH_ROWS = 500_000
 ROW_GROUP_ROWS = 1_000_000
 PREVIEW_ROWS = 5
 Frame: TypeAlias = pd.DataFrame | pa.Table
