@@ -150,9 +150,7 @@ def test_a_fractional_or_zero_quantity_fails_its_check(defs, data_dir, resources
     assert not check.passed and check.metadata["bad quantities"].value == 2
 
 
-def test_one_check_runs_on_its_own_as_the_uis_execute_button_runs_it(
-    defs, data_dir, resources
-):
+def test_one_check_runs_on_its_own_as_the_uis_execute_button_runs_it(defs, data_dir, resources):
     assert materialize(defs, resources, selection=[dg.AssetKey("ventas_raw")]).success
     only = dg.AssetCheckKey(dg.AssetKey("ventas_raw"), "precio_no_negativo")
     result = materialize(defs, resources, selection=dg.AssetSelection.checks(only))
