@@ -1,6 +1,8 @@
-"""The benchmark's peers (bench/peers/) do procesar_ventas's work: each one's outputs, on a
-generated file of 20,000 sales with empty fields, equal an independent pandas computation."""
+"""procesar_ventas and the benchmark's peers (bench/peers/) do the same work: each one's
+outputs, on a generated file of 20,000 sales of the realistic mix with empty fields, equal an
+independent pandas computation, row for row."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from bench import generate_ventas
 from bench.peers import PEERS
+from tests.e2e.compose_stack import REPO
 
 TUTORIAL = "pandas (tutorial)"
 OUTPUTS = [
@@ -81,15 +84,37 @@ def test_a_peer_writes_what_procesar_ventas_writes(peer, sales, expected, tmp_pa
     written = {path.stem for path in tmp_path.glob("*.parquet")}
     wanted = ["ventas_procesadas", "ventas_por_categoria"] if peer == TUTORIAL else OUTPUTS
     assert written == set(wanted)
-    for name in wanted:
-        got = pd.read_parquet(tmp_path / f"{name}.parquet").reset_index(drop=True)
-        want = expected[name]  # (the tutorial's fecha is text: compared as a date here)
-        assert list(got.columns) == list(want.columns), name
-        pd.testing.assert_frame_equal(
-            comparable(got), comparable(want), check_exact=False, rtol=1e-9, obj=name
-        )
+    assert_outputs_equal(tmp_path, wanted, expected)
     if peer != TUTORIAL:  # typed as the job types them
         schema = pq.read_schema(tmp_path / "ventas_raw.parquet")
         assert pa.types.is_date(schema.field("fecha").type)
         assert pa.types.is_integer(schema.field("usuario_id").type)
         assert pa.types.is_floating(schema.field("precio").type)
+
+
+def assert_outputs_equal(out: Path, names: list[str], expected: dict[str, pd.DataFrame]) -> None:
+    for name in names:
+        got = pd.read_parquet(out / f"{name}.parquet").reset_index(drop=True)
+        want = expected[name]  # (the tutorial's fecha is text: compared as a date here)
+        assert list(got.columns) == list(want.columns), name
+        pd.testing.assert_frame_equal(
+            comparable(got), comparable(want), check_exact=False, rtol=1e-9, obj=name
+        )
+
+
+def test_procesar_ventas_writes_what_pandas_computes(sales, expected, tmp_path):
+    """The job as the benchmark runs it: a fresh process, its definitions, the data directory
+    holding the generated file."""
+    shutil.copy(sales, tmp_path / "ventas.csv")
+    run = (
+        "from ventas.definitions import defs\n"
+        "assert defs().resolve_job_def('procesar_ventas').execute_in_process().success"
+    )
+    subprocess.run(
+        [sys.executable, "-c", run],
+        check=True,
+        timeout=300,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "VENTAS_DATA_DIR": str(tmp_path)},
+    )
+    assert_outputs_equal(tmp_path / "output", OUTPUTS, expected)
