@@ -92,6 +92,45 @@ def project_copy(parent: Path) -> Path:
     return target
 
 
+# A new domain folder in a copy's defs/, as a user adds one: two assets, one whose output
+# names the deployed version, one that stays in flight until the test lets it end (by
+# creating the file `seguir` in the data directory), so a run is surely going on meanwhile.
+DEPLOY_ASSETS = '''import time
+
+import dagster as dg
+import pandas as pd
+
+from ventas.resources import DataDirectory
+
+VERSION = "v1"
+
+
+@dg.asset(group_name="despliegue")
+def version_desplegada() -> pd.DataFrame:
+    return pd.DataFrame({"version": [VERSION]})
+
+
+@dg.asset(group_name="despliegue")
+def espera_lenta(sales_data: DataDirectory) -> pd.DataFrame:
+    """Runs until the test lets it finish (or ten minutes pass)."""
+    deadline = time.monotonic() + 600
+    while not sales_data.file("seguir").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return pd.DataFrame({"version": [VERSION]})
+'''
+
+
+def add_deploy_assets(source: Path) -> Path:
+    """DEPLOY_ASSETS as the domain `despliegue` of the ventas location of the copy `source`;
+    returns the file, for the test to edit."""
+    domain = source / "user_code/src/ventas/defs/despliegue"
+    domain.mkdir()
+    (domain / "__init__.py").touch()
+    assets = domain / "assets.py"
+    assets.write_text(DEPLOY_ASSETS, encoding="utf-8")
+    return assets
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

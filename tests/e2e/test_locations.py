@@ -11,12 +11,11 @@ import pytest
 
 from tests.e2e.compose_stack import (
     SAMPLE_DATA,
+    add_deploy_assets,
     project_copy,
     running_stack,
-    sales_from,
     tags_of,
     wait_until,
-    writing,
 )
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
@@ -29,6 +28,7 @@ OTHERS = ("postgres", "user_code", "webserver", "daemon")
 @pytest.fixture(scope="module")
 def two(tmp_path_factory):
     source = project_copy(tmp_path_factory.mktemp("locations"))
+    add_deploy_assets(source)  # espera_lenta: a ventas run that lasts until the test ends it
     with running_stack("ventas-e2e-locations", project_dir=source) as stack:
         yield stack, source / "informes/src/informes/defs/semanal/assets.py"
 
@@ -84,9 +84,7 @@ def test_the_report_reads_what_ventas_wrote_each_run_in_its_locations_image(two)
     assert written["total"].tolist() == pytest.approx(weekly["total"].tolist())
 
 
-def test_a_redeploy_of_one_location_restarts_only_it_while_a_run_of_the_other_goes_on(
-    two, big_sales
-):
+def test_a_redeploy_of_one_location_restarts_only_it_while_a_run_of_the_other_goes_on(two):
     stack, report = two
     before = starts(stack)
     informes_before = starts(stack, ("informes",))
@@ -102,21 +100,23 @@ def recien_llegado() -> None:
         encoding="utf-8",
     )
     try:
-        with sales_from(stack, big_sales):
-            run_id = stack.launch("procesar_ventas")
-            writing(stack, "ventas_raw")  # in flight while the other location is redeployed
-            stack.compose("up", "--detach", "--build", "informes")
-            assert stack.run(run_id)["status"] == "STARTED"
-            wait_until(
-                lambda: "recien_llegado" in assets_of(stack, "informes"),
-                120,
-                "the redeployed location's new asset",
-            )
-            assert stack.wait_for_run(run_id, timeout=300)["status"] == "SUCCESS"
+        run_id = stack.launch(assets=["espera_lenta"])
+        wait_until(lambda: stack.run(run_id)["status"] == "STARTED", 60, "the ventas run")
+        stack.compose("up", "--detach", "--build", "informes")
+        wait_until(
+            lambda: "recien_llegado" in assets_of(stack, "informes"),
+            120,
+            "the redeployed location's new asset",
+        )
+        # The ventas run waits for the test: it went on while the other location restarted.
+        assert stack.run(run_id)["status"] == "STARTED"
+        (stack.data_dir / "seguir").touch()
+        assert stack.wait_for_run(run_id, timeout=120)["status"] == "SUCCESS"
         assert starts(stack) == before  # ventas' code server, and everything else, untouched
         assert starts(stack, ("informes",)) != informes_before
     finally:
         report.write_text(good, encoding="utf-8")
+        (stack.data_dir / "seguir").unlink(missing_ok=True)
 
 
 def test_a_broken_location_shows_its_error_and_the_other_loads_and_runs(two):

@@ -14,46 +14,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.e2e.compose_stack import docker, project_copy, running_stack, wait_until
+from tests.e2e.compose_stack import (
+    add_deploy_assets,
+    docker,
+    project_copy,
+    running_stack,
+    wait_until,
+)
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
-# A new domain folder in the copy's defs/, as a user adds one: two assets, one whose output
-# names the deployed version, one that stays in flight during a redeploy until told to end.
-DEPLOY_ASSETS = '''import time
-
-import dagster as dg
-import pandas as pd
-
-from ventas.resources import DataDirectory
-
-VERSION = "v1"
-
-
-@dg.asset(group_name="despliegue")
-def version_desplegada() -> pd.DataFrame:
-    return pd.DataFrame({"version": [VERSION]})
-
-
-@dg.asset(group_name="despliegue")
-def espera_lenta(sales_data: DataDirectory) -> pd.DataFrame:
-    """Runs until the test lets it finish (or ten minutes pass)."""
-    deadline = time.monotonic() + 600
-    while not sales_data.file("seguir").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return pd.DataFrame({"version": [VERSION]})
-'''
 UNTOUCHED = ("postgres", "webserver", "daemon")
 
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     source = project_copy(tmp_path_factory.mktemp("redeploy"))
-    domain = source / "user_code/src/ventas/defs/despliegue"
-    domain.mkdir()
-    (domain / "__init__.py").touch()
-    assets = domain / "assets.py"
-    assets.write_text(DEPLOY_ASSETS, encoding="utf-8")
+    assets = add_deploy_assets(source)
     with running_stack("ventas-e2e-redeploy", project_dir=source) as stack:
         yield stack, assets
 
