@@ -9,6 +9,7 @@ stack trace in a service that restarts forever.
 import os
 import re
 import sys
+import time
 
 POSTGRES_SETTINGS = (
     "DAGSTER_POSTGRES_HOST",
@@ -17,6 +18,11 @@ POSTGRES_SETTINGS = (
     "DAGSTER_POSTGRES_DB",
 )
 LIMIT_SETTINGS = ("DAGSTER_RUN_MEMORY", "DAGSTER_RUN_CPUS")
+# The service starts with Postgres, not once it is healthy: what Postgres answers while it is
+# still starting (on a new volume, a first server answers on its socket only), and how long
+# to wait for it.
+STARTING = ("Connection refused", "the database system is starting up", "shutting down")
+POSTGRES_WAIT_SECONDS = 60
 
 
 def fail(message: str) -> None:
@@ -50,28 +56,41 @@ def check_settings() -> None:
 
 
 def check_postgres() -> None:
+    """Connect once, waiting up to POSTGRES_WAIT_SECONDS for a Postgres that is starting."""
     import psycopg2
 
     host, user, password, db = (os.environ[name] for name in POSTGRES_SETTINGS)
-    try:
-        psycopg2.connect(
-            host=host, port=5432, user=user, password=password, dbname=db, connect_timeout=10
-        ).close()
-    except psycopg2.OperationalError as error:
-        text = str(error).strip()
-        if "password authentication failed" in text:
-            fail(
-                f"Postgres refused the password of user {user!r}. POSTGRES_PASSWORD takes "
-                "effect only when the postgres volume is first created: set it back to the "
-                "password the volume was created with, or erase the run history with "
-                "`docker compose down -v`."
-            )
-        if f'database "{db}" does not exist' in text:
-            fail(
-                f"Postgres has no database {db!r}. POSTGRES_DB takes effect only when the "
-                "postgres volume is first created: set it back, or `docker compose down -v`."
-            )
-        fail(f"cannot connect to Postgres at {host}:5432 as {user!r}: {text}")
+    deadline = time.monotonic() + POSTGRES_WAIT_SECONDS
+    while True:
+        try:
+            psycopg2.connect(
+                host=host, port=5432, user=user, password=password, dbname=db, connect_timeout=10
+            ).close()
+            return
+        except psycopg2.OperationalError as error:
+            text = str(error).strip()
+            if any(s in text for s in STARTING) and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            break
+    if any(s in text for s in STARTING):
+        fail(
+            f"Postgres at {host}:5432 did not accept connections within "
+            f"{POSTGRES_WAIT_SECONDS} s: {text}. Look at its log: `docker compose logs postgres`."
+        )
+    if "password authentication failed" in text:
+        fail(
+            f"Postgres refused the password of user {user!r}. POSTGRES_PASSWORD takes "
+            "effect only when the postgres volume is first created: set it back to the "
+            "password the volume was created with, or erase the run history with "
+            "`docker compose down -v`."
+        )
+    if f'database "{db}" does not exist' in text:
+        fail(
+            f"Postgres has no database {db!r}. POSTGRES_DB takes effect only when the "
+            "postgres volume is first created: set it back, or `docker compose down -v`."
+        )
+    fail(f"cannot connect to Postgres at {host}:5432 as {user!r}: {text}")
 
 
 def migrate() -> None:
@@ -91,5 +110,7 @@ def migrate() -> None:
 
 if __name__ == "__main__":
     check_settings()
+    import dagster  # noqa: F401 - a second of imports, while Postgres starts
+
     check_postgres()
     migrate()
