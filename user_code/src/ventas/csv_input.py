@@ -51,8 +51,8 @@ USUARIOS_COLUMNS: Mapping[str, pa.DataType] = {
 HEAD_BYTES = 64 * 1024
 # pyarrow reads ahead of what is consumed, some dozens of blocks: the block size, not the
 # file size, sets the reader's memory (about 150 MB at 4 MB, 300 MB at 8 MB, 460 MB at 16 MB).
-# Smaller blocks cost time, though: 10M rows took 0.7 s longer at 4 MB than at 16 MB, 0.4 s
-# longer at 8 MB. A record must fit in one block.
+# Smaller blocks cost time, though: 10M rows took 0.7 s longer at 4 MB than at 16 MB, and
+# 0.2-0.6 s longer at 8 MB. A record must fit in one block.
 BLOCK_BYTES = 8 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 # Line 1 is the header. Record i is on line i + FIRST_DATA_LINE unless blank lines or values

@@ -5,8 +5,9 @@
 - `Table`: a stored parquet file; it reads whole columns, streams batches,
   maps a pandas function over them, or has DuckDB summarize it.
 
-Transforms stay plain pandas functions of one DataFrame; these classes only
-decide how much of the data is in memory at once.
+Row-by-row transforms stay plain pandas functions of one DataFrame, and summaries
+DuckDB relations; these classes only decide how much of the data is in memory at
+once.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ _BY_NAME = {check.__name__: check for check in CHECKS}
 
 
 # One step runs the checks that are selected (all of them when ventas_raw is materialized):
-# one step instead of four saves a second of a run's start-up and event writes. The UI
+# one step instead of four spares a run three steps' start-up and event writes. The UI
 # still shows, runs and blocks on each check on its own.
 @dg.multi_asset_check(
     specs=[
