@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from ventas.failures import reported, user_failure
-from ventas.tables import Batches, Table, WriteSummary, write_parquet
+from ventas.tables import Batches, Frame, Table, WriteSummary, write_parquet
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -17,9 +17,10 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     A run of several days is split on the column named by the asset's
     `partition_column` metadata.
 
-    Assets may return a DataFrame or a stream of `Batches`; both are written
-    atomically. Downstream, an input annotated `pd.DataFrame` is read whole and
-    one annotated `Table` arrives as a handle to read in batches or by column.
+    Assets may return a DataFrame, an Arrow table (what DuckDB gives) or a stream of
+    `Batches`; all are written atomically. Downstream, an input annotated `pd.DataFrame`
+    is read whole and one annotated `Table` arrives as a handle to read in batches or by
+    column.
     """
 
     base_dir: str
@@ -30,7 +31,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def _partition_dir(self, context: dg.OutputContext | dg.InputContext) -> Path:
         return Path(self.base_dir, "output", *context.asset_key.path)
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | Batches) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: Frame | Batches) -> None:
         # Batches are read while they are written: bad input shows up here, not in the asset.
         with reported():
             try:
@@ -45,7 +46,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             {**_describe([written], path), "size_bytes": path.stat().st_size}
         )
 
-    def _write_partitions(self, context: dg.OutputContext, obj: pd.DataFrame | Batches) -> None:
+    def _write_partitions(self, context: dg.OutputContext, obj: Frame | Batches) -> None:
         directory = self._partition_dir(context)
         files = {key: directory / f"{key}.parquet" for key in context.asset_partition_keys}
         column = context.definition_metadata.get("partition_column")
