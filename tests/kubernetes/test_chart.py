@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
@@ -187,8 +188,9 @@ def test_each_location_runs_its_own_image_and_module_on_its_port(objects):
         (container,) = user_deployment(objects, location)["spec"]["template"]["spec"]["containers"]
         assert container["image"] == f"{image['repository']}:{image['tag']}"
         assert container["args"] == [
-            *["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", str(port)],
-            *["--module-name", expected["module"], "--location-name", location],
+            *["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", str(port)],
+            *["--lazy-load-user-code", "--module-name", expected["module"]],
+            *["--location-name", location],
         ]
         assert "command" not in container  # the image's entrypoint, as-data-owner, stays
         # Runs of this location start from the same image.
@@ -429,7 +431,8 @@ def procesar_ventas_run(objects):
     """A run of procesar_ventas, as the webserver makes it from the ventas code location that
     the chart starts: with the image and container context of the location's Deployment."""
     from dagster import DagsterInstance
-    from dagster._cli.code_server import start_command
+    from dagster._cli import ENV_PREFIX
+    from dagster._cli.api import grpc_command
     from dagster._core.remote_origin import InProcessCodeLocationOrigin
     from dagster._core.storage.dagster_run import DagsterRun
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
@@ -437,15 +440,20 @@ def procesar_ventas_run(objects):
 
     (container,) = user_deployment(objects, "ventas")["spec"]["template"]["spec"]["containers"]
     env = container_env(container)
-    # Where `dagster code-server start` reads them from.
-    (option,) = [p for p in start_command.params if p.name == "container_context"]
-    assert option.envvar == "DAGSTER_CONTAINER_CONTEXT"
+    # The container context as `dagster api grpc` reads it from the Deployment's environment
+    # (the chart names it after the CLI's prefix for environment variables).
+    strings = {name: value for name, value in env.items() if isinstance(value, str)}
+    with mock.patch.dict(os.environ, strings, clear=True):
+        server = grpc_command.make_context(
+            "grpc", container["args"][3:], auto_envvar_prefix=f"{ENV_PREFIX}_API_GRPC"
+        )
+    assert server.params["container_context"], env
     origin = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(
             executable_path="/opt/venv/bin/python", module_name="ventas.definitions"
         ),
         container_image=env["DAGSTER_CURRENT_IMAGE"],
-        container_context=json.loads(env["DAGSTER_CONTAINER_CONTEXT"]),
+        container_context=json.loads(server.params["container_context"]),
         location_name="ventas",
     )
     with DagsterInstance.ephemeral() as scratch:
