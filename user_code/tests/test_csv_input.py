@@ -1,6 +1,10 @@
 """The sales files people really have: each either reads correctly or fails saying how to fix it."""
 
 import codecs
+import contextlib
+import os
+import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -9,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from ventas.csv_input import (
+    AHEAD_BLOCKS,
     VENTAS_COLUMNS,
     InputFileError,
     inspect_csv,
@@ -107,6 +112,46 @@ def test_values_with_line_breaks_read_across_blocks(tmp_path):
         stream_csv(path, VENTAS_COLUMNS, inspect_csv(path, VENTAS_COLUMNS), block_size=1000)
     )
     assert table["usuario_id"].to_pylist() == list(range(300))
+
+
+def _offset(path: Path) -> int:
+    """How far this process has read `path`: the offset of its open file (Linux)."""
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            if Path(os.readlink(fd)) == path.resolve():
+                return int(Path(f"/proc/self/fdinfo/{fd.name}").read_text().split()[1])
+    raise AssertionError(f"{path} is not open")
+
+
+def test_a_large_file_is_read_only_a_few_blocks_ahead_of_its_batches(tmp_path):
+    block = 16 * 1024
+    path = write(tmp_path, HEADER + ROW * 60_000)  # 2.7 MB: 170 blocks
+    rows, ahead = 0, []
+    for taken, batch in enumerate(
+        stream_csv(path, VENTAS_COLUMNS, inspect_csv(path, VENTAS_COLUMNS), block_size=block),
+        start=1,
+    ):
+        time.sleep(0.002)  # slower than the reader, as writing parquet is
+        rows += batch.num_rows
+        ahead.append(_offset(path) - taken * block)
+    assert rows == 60_000
+    # Unpaced, pyarrow reads up to 32 blocks ahead, whatever the file's size.
+    assert max(ahead) <= (AHEAD_BLOCKS + 1) * block, max(ahead) / block
+
+
+def test_a_large_utf16_file_is_read_without_waiting_on_itself(tmp_path):
+    path = write(tmp_path, (HEADER + ROW * 40_000).replace(",", "\t").encode("utf-16"))
+    fmt = inspect_csv(path, VENTAS_COLUMNS)
+    tables: list[pa.Table] = []
+    # 3.7 MB of UTF-16 in 16 KB blocks: a read that waited for batches that cannot come
+    # until it is done would wait a second each time, minutes in all.
+    reading = threading.Thread(
+        target=lambda: tables.extend(stream_csv(path, VENTAS_COLUMNS, fmt, block_size=16 * 1024))
+    )
+    reading.start()
+    reading.join(timeout=30)
+    assert not reading.is_alive(), "the read is still waiting"
+    assert pa.concat_tables(tables).num_rows == 40_000
 
 
 def test_a_value_of_a_megabyte_is_read(tmp_path):

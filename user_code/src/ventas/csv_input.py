@@ -17,6 +17,7 @@ import codecs
 import csv
 import io
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -49,11 +50,11 @@ USUARIOS_COLUMNS: Mapping[str, pa.DataType] = {
 }
 
 HEAD_BYTES = 64 * 1024
-# pyarrow reads ahead of what is consumed, some dozens of blocks: the block size, not the
-# file size, sets the reader's memory (about 150 MB at 4 MB, 300 MB at 8 MB, 460 MB at 16 MB).
-# Smaller blocks cost time, though: 10M rows took 0.7 s longer at 4 MB than at 16 MB, and
-# 0.2-0.6 s longer at 8 MB. A record must fit in one block.
+# A record must fit in one block. pyarrow's streaming reader reads the file on a thread of
+# its own up to 32 blocks ahead of the batches taken from it, however slowly they are
+# written (256 MB at 8 MB blocks): _Paced keeps it AHEAD_BLOCKS ahead.
 BLOCK_BYTES = 8 * 1024 * 1024
+AHEAD_BLOCKS = 4
 DELIMITERS = (",", ";", "\t", "|")
 # Line 1 is the header. Record i is on line i + FIRST_DATA_LINE unless blank lines or values
 # holding line breaks come before it: line_numbers counts those.
@@ -322,9 +323,12 @@ def stream_csv(
         **expected,
         **dict.fromkeys(as_text, pa.string()),
     }
+    # UTF-16 takes up to two bytes of the file for each byte of text pyarrow parses.
+    taken = block_size * (2 if fmt.encoding == "utf-16" else 1)
+    source = _Paced(path, window=AHEAD_BLOCKS * block_size)
     try:
         reader = pacsv.open_csv(
-            path,
+            source,
             # Our names for the columns, by position, instead of the header's spelling.
             read_options=pacsv.ReadOptions(
                 encoding=fmt.encoding,
@@ -342,6 +346,7 @@ def stream_csv(
         )
         empty, quotes_checked = True, False
         for batch in reader:
+            source.take(taken)
             empty = False
             # pyarrow reads a quote left open as a value that runs to the next quote, or to the
             # end of the file: on several lines. The first value that is, check every quote.
@@ -368,6 +373,43 @@ def stream_csv(
         raise InputFileError(_undecodable(path, fmt.encoding)) from error
     except pa.ArrowInvalid as error:
         raise _diagnose(path, expected, fmt, block_size, str(error)) from error
+    finally:
+        source.close()
+
+
+class _Paced(io.RawIOBase):
+    """`path`, read at most `window` bytes ahead of what was `take`n. A wait ends after a
+    second regardless, so a wrong count costs memory, never a stuck read."""
+
+    def __init__(self, path: Path, window: int):
+        super().__init__()
+        self._file = path.open("rb", buffering=0)
+        self._window: float = window
+        self._read = self._taken = 0
+        self._turn = threading.Condition()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        with self._turn:
+            self._turn.wait_for(lambda: self._read - self._taken < self._window, timeout=1)
+        data = self._file.read(size)
+        with self._turn:
+            self._read += len(data)
+        return data
+
+    def take(self, size: int) -> None:
+        with self._turn:
+            self._taken += size
+            self._turn.notify_all()
+
+    def close(self) -> None:
+        with self._turn:  # a read still waiting goes on, and finds the file closed
+            self._window = float("inf")
+            self._turn.notify_all()
+        self._file.close()
+        super().close()
 
 
 def _breaks_lines(batch: pa.RecordBatch) -> bool:
