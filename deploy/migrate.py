@@ -4,12 +4,26 @@ schema up to date. The webserver and the daemon start only once it has succeeded
 A bad setting, a Postgres that refuses the password or cannot be reached, or an invalid
 dagster.yaml ends here in one line that says what is wrong and how to fix it, instead of a
 stack trace in a service that restarts forever.
+
+Once it has migrated a database, it records there what did it: Dagster's release and the
+files that configure the instance (the fingerprint). When the next start finds the same,
+which is every restart of the same images, there is nothing to load or migrate: it ends
+without importing Dagster, a second or two sooner for the UI.
 """
 
+import glob
+import hashlib
+import importlib
 import os
 import re
 import sys
+import threading
 import time
+from importlib.metadata import version
+
+import psycopg2
+
+import ventas_limits
 
 POSTGRES_SETTINGS = (
     "DAGSTER_POSTGRES_HOST",
@@ -44,32 +58,34 @@ def check_settings() -> None:
     limit = os.environ["DAGSTER_MAX_CONCURRENT_RUNS"]
     if not re.fullmatch(r"-?[0-9]+", limit) or int(limit) < -1:
         fail(f"DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole number of runs (-1: no limit).")
-    from ventas_launcher import LimitError, Limits
-
     memory, cpus = (os.environ[name] for name in LIMIT_SETTINGS)
     try:
-        Limits.parse(
+        ventas_limits.Limits.parse(
             memory, cpus, pids=1, where={"memory": LIMIT_SETTINGS[0], "cpus": LIMIT_SETTINGS[1]}
         )
-    except LimitError as error:
+    except ventas_limits.LimitError as error:
         fail(str(error))
 
 
-def check_postgres() -> None:
-    """Connect once, waiting up to POSTGRES_WAIT_SECONDS for a Postgres that is starting."""
-    import psycopg2
-
+def connect():
+    """A connection to Postgres, waiting up to POSTGRES_WAIT_SECONDS for one that is starting
+    (as on new volumes, where migrating needs Dagster: it is imported meanwhile)."""
     host, user, password, db = (os.environ[name] for name in POSTGRES_SETTINGS)
     deadline = time.monotonic() + POSTGRES_WAIT_SECONDS
+    loading = None
     while True:
         try:
-            psycopg2.connect(
+            return psycopg2.connect(
                 host=host, port=5432, user=user, password=password, dbname=db, connect_timeout=10
-            ).close()
-            return
+            )
         except psycopg2.OperationalError as error:
             text = str(error).strip()
             if any(s in text for s in STARTING) and time.monotonic() < deadline:
+                if loading is None:
+                    loading = threading.Thread(
+                        target=importlib.import_module, args=("dagster",), daemon=True
+                    )
+                    loading.start()
                 time.sleep(0.1)
                 continue
             break
@@ -93,6 +109,42 @@ def check_postgres() -> None:
     fail(f"cannot connect to Postgres at {host}:5432 as {user!r}: {text}")
 
 
+def fingerprint() -> str:
+    """Dagster's release and the instance's configuration files, as this image has them."""
+    digest = hashlib.sha256()
+    for package in ("dagster", "dagster-postgres"):
+        digest.update(f"{package}=={version(package)}\n".encode())
+    config = os.path.join(os.environ.get("DAGSTER_HOME", "."), "dagster.yaml")
+    # The modules dagster.yaml names (storage, run launcher) sit beside ventas_limits.
+    modules = glob.glob(os.path.join(os.path.dirname(ventas_limits.__file__), "*.py"))
+    for path in [config, *sorted(modules)]:
+        with open(path, "rb") as f:
+            digest.update(path.encode() + b"\0" + f.read() + b"\0")
+    return digest.hexdigest()
+
+
+def migrated_with(connection, mark: str) -> bool:
+    """Whether the last migration of this database was by an image with this fingerprint."""
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('ventas_migrate') IS NOT NULL")
+        if not cursor.fetchone()[0]:
+            return False
+        cursor.execute("SELECT fingerprint = %s FROM ventas_migrate", (mark,))
+        return bool((cursor.fetchone() or [False])[0])
+
+
+def record(connection, mark: str) -> None:
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS ventas_migrate ("
+            "fingerprint text NOT NULL, dagster text NOT NULL, migrated_at timestamptz NOT NULL)"
+        )
+        cursor.execute("DELETE FROM ventas_migrate")
+        cursor.execute(
+            "INSERT INTO ventas_migrate VALUES (%s, %s, now())", (mark, version("dagster"))
+        )
+
+
 def migrate() -> None:
     from dagster import DagsterInstance
 
@@ -110,7 +162,15 @@ def migrate() -> None:
 
 if __name__ == "__main__":
     check_settings()
-    import dagster  # noqa: F401 - a second of imports, while Postgres starts
-
-    check_postgres()
-    migrate()
+    postgres = connect()
+    mark = fingerprint()
+    if migrated_with(postgres, mark):
+        print(
+            "migrate: the instance's schema is up to date: this image's Dagster and "
+            "configuration migrated it last.",
+            flush=True,
+        )
+    else:
+        migrate()
+        record(postgres, mark)
+    postgres.close()

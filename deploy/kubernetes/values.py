@@ -31,7 +31,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "deploy" / "kubernetes" / "values.yaml"
 sys.path.insert(0, str(REPO / "deploy"))
-from ventas_launcher import Limits  # noqa: E402 - the run launcher beside this folder
+from ventas_limits import Limits  # noqa: E402 - the run limits beside this folder
 
 # What Compose does that the chart does otherwise, or that has no place in a pod.
 NOT_MIRRORED = {

@@ -4,7 +4,8 @@ settings or from its job's tags. (An out-of-memory kill, in Docker: tests/e2e/te
 import pytest
 from dagster._core.storage.dagster_run import DagsterRun
 
-from ventas_launcher import LimitedDockerRunLauncher, LimitError
+from ventas_launcher import LimitedDockerRunLauncher
+from ventas_limits import LimitError
 
 
 def launcher(**config) -> LimitedDockerRunLauncher:

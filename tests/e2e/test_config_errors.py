@@ -70,19 +70,26 @@ def test_a_bad_code_location_setting_shows_in_the_ui_without_a_crash_loop(create
 def test_an_invalid_dagster_yaml_is_reported_by_the_migrate_step(tmp_path):
     source = project_copy(tmp_path)
     config = source / "dagster.yaml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("run_monitoring:", "run_monitorng:"),
-        encoding="utf-8",
+    good = config.read_text(encoding="utf-8")
+    bad = good.replace("run_monitoring:", "run_monitorng:")
+    message = (
+        r"cannot load the Dagster instance from "
+        r"/opt/dagster/dagster_home/dagster.yaml.*run_monitorng"
     )
     stack = Stack(project=new_project_name("ventas-e2e-yaml"), project_dir=source)
     try:
         stack.prepare_data()
+        config.write_text(bad, encoding="utf-8")
         stack.build()
-        assert_stopped_at_migrate(
-            stack,
-            r"cannot load the Dagster instance from "
-            r"/opt/dagster/dagster_home/dagster.yaml.*run_monitorng",
-        )
+        assert_stopped_at_migrate(stack, message)  # on new volumes
+        # Set right, the stack starts; broken again in a rebuilt image, it stops at migrate
+        # again: a database migrated before is no reason to trust another configuration.
+        config.write_text(good, encoding="utf-8")
+        stack.build()
+        assert up(stack).returncode == 0
+        config.write_text(bad, encoding="utf-8")
+        stack.build()
+        assert_stopped_at_migrate(stack, message)
     finally:
         stack.destroy()
 

@@ -124,6 +124,11 @@ def test_run_history_survives_down_and_up(stack):
     stack.wait_for_location()
 
     assert stack.run(run_id)["status"] == "SUCCESS"
+    # The same images found the schema as they left it: nothing to load or migrate.
+    assert (
+        "this image's Dagster and configuration migrated it last"
+        in stack.compose("logs", "--no-color", "migrate").stdout
+    )
 
 
 def test_runs_succeed_right_after_postgres_restarts(stack):
