@@ -37,6 +37,8 @@ LIMIT_SETTINGS = ("DAGSTER_RUN_MEMORY", "DAGSTER_RUN_CPUS")
 # to wait for it.
 STARTING = ("Connection refused", "the database system is starting up", "shutting down")
 POSTGRES_WAIT_SECONDS = 60
+# The instance's configuration, where Dagster reads it.
+CONFIG = os.path.join(os.environ.get("DAGSTER_HOME", "."), "dagster.yaml")
 
 
 def fail(message: str) -> None:
@@ -114,10 +116,9 @@ def fingerprint() -> str:
     digest = hashlib.sha256()
     for package in ("dagster", "dagster-postgres"):
         digest.update(f"{package}=={version(package)}\n".encode())
-    config = os.path.join(os.environ.get("DAGSTER_HOME", "."), "dagster.yaml")
     # The modules dagster.yaml names (storage, run launcher) sit beside ventas_limits.
     modules = glob.glob(os.path.join(os.path.dirname(ventas_limits.__file__), "*.py"))
-    for path in [config, *sorted(modules)]:
+    for path in [CONFIG, *sorted(modules)]:
         with open(path, "rb") as f:
             digest.update(path.encode() + b"\0" + f.read() + b"\0")
     return digest.hexdigest()
@@ -151,10 +152,9 @@ def migrate() -> None:
     try:
         instance = DagsterInstance.get()
     except Exception as error:  # noqa: BLE001 - any load error is a configuration problem
-        config = os.path.join(os.environ.get("DAGSTER_HOME", "."), "dagster.yaml")
         # Dagster appends the whole schema it expected; the entry it rejected is what matters.
         reason = re.sub(r' Expected: ".*?"\.', "", str(error), flags=re.DOTALL)
-        fail(f"cannot load the Dagster instance from {config}: {type(error).__name__}: {reason}")
+        fail(f"cannot load the Dagster instance from {CONFIG}: {type(error).__name__}: {reason}")
     with instance:
         instance.upgrade(print)
     print("migrate: the instance's schema is up to date.", flush=True)
