@@ -5,10 +5,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from ventas import tables
 from ventas.tables import Batches, Table, remove_leftovers, write_parquet
 
 
@@ -31,6 +34,15 @@ def test_batches_are_written_as_one_table(tmp_path):
     assert summary.rows == table.num_rows == 12
     assert table.read()["total"].tolist() == [float(i) for i in range(12)]
     assert summary.preview.shape == (5, 2)
+
+
+def test_row_groups_are_whole_whatever_the_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 10)
+    path = tmp_path / "t.parquet"
+    write_parquet(Batches(lambda: frames(4, 8, 6, 8)), path)
+    meta = pq.read_metadata(path)
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [10, 10, 6]
+    assert Table(path).read()["total"].tolist() == [float(i) for i in range(26)]
 
 
 def test_a_failure_mid_stream_keeps_the_last_good_file_and_leaves_no_temporary(tmp_path):
@@ -75,6 +87,33 @@ def test_an_empty_stream_writes_an_empty_table_with_its_schema(tmp_path):
     assert list(table.batches()) and table.read().empty
 
 
+def test_reading_in_batches_holds_about_one_row_group_however_many_there_are(tmp_path):
+    path = tmp_path / "t.parquet"
+    groups, rows = 60, 20_000
+    rng = np.random.default_rng(0)
+    n = groups * rows
+    whole = pa.table(
+        {
+            "producto": pa.array([f"producto {i}" for i in range(500)]).take(
+                rng.integers(0, 500, n)
+            ),
+            "precio": rng.random(n),
+            "cantidad": rng.integers(1, 21, n),
+        }
+    )
+    pq.write_table(whole, path, row_group_size=rows)
+    table = Table(path)
+    one_group = pq.ParquetFile(path, read_dictionary=["producto"]).read_row_group(0).nbytes
+
+    start, peak, read = pa.total_allocated_bytes(), 0, 0
+    for batch in table.batches(batch_rows=rows // 2):
+        read += batch.num_rows
+        peak = max(peak, pa.total_allocated_bytes() - start)
+    assert read == n
+    # One reader over the whole file held 36 groups' worth by the end of this one.
+    assert peak < 4 * one_group
+
+
 def test_duckdb_summarizes_a_table_written_in_batches(tmp_path):
     path = tmp_path / "t.parquet"
     write_parquet(Batches(lambda: frames(1000, 1000, 500)), path)
@@ -95,7 +134,9 @@ def test_null_counts_come_from_the_file_statistics(tmp_path):
 WRITER = """
 import sys, time
 from pathlib import Path
+import numpy as np
 import pandas as pd
+from ventas import tables
 from ventas.tables import Batches, write_parquet
 
 def slow():

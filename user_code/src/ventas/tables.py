@@ -110,7 +110,11 @@ class Table:
                 empty = self.schema.empty_table()
                 yield empty.select(list(columns)) if columns else empty
                 return
-            yield from self._file.iter_batches(batch_size=batch_rows, columns=columns)
+            # A reader per row group: one reader of the whole file keeps memory as it goes
+            # (6 MB more for every million sales) and reads them two to three times slower.
+            file = self._file
+            for group in range(file.num_row_groups):
+                yield from file.iter_batches(batch_rows, row_groups=[group], columns=columns)
 
         return Batches(produce)
 
@@ -195,12 +199,17 @@ def _write(data: Frame | Batches, path: Path, tmp: Path, schema: pa.Schema | Non
                 table = pending.get()
                 if table is not None and table.num_rows:
                     group.append(table)
-                # Row groups of about ROW_GROUP_ROWS: reading many small ones is slower.
+                # Row groups of ROW_GROUP_ROWS, the last one excepted: reading many small ones
+                # is slower. What is left over waits for the next batches.
                 if group and (table is None or sum(t.num_rows for t in group) >= ROW_GROUP_ROWS):
                     if writer is None:
                         writer = pq.ParquetWriter(tmp, group[0].schema)
-                    writer.write_table(pa.concat_tables(group), row_group_size=ROW_GROUP_ROWS)
-                    group = []
+                    whole = pa.concat_tables(group)
+                    cut = whole.num_rows
+                    if table is not None:
+                        cut -= cut % ROW_GROUP_ROWS
+                    writer.write_table(whole.slice(0, cut), row_group_size=ROW_GROUP_ROWS)
+                    group = [whole.slice(cut)] if cut < whole.num_rows else []
                 if table is None:
                     return
         except BaseException as error:  # noqa: BLE001 - re-raised on the calling thread
