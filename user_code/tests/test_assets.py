@@ -1,10 +1,17 @@
 """Every asset materialized with its real I/O manager into a temporary data directory."""
 
 import re
+import threading
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+
+from ventas import tables
+from ventas.defs.ventas.checks import cantidad_entera_positiva, precio_no_negativo
+from ventas.tables import Table
 
 
 def materialize(defs, resources, selection=None, **kwargs):
@@ -148,6 +155,61 @@ def test_a_fractional_or_zero_quantity_fails_its_check(defs, data_dir, resources
     result = materialize(defs, resources, raise_on_error=False)
     check = checks_of(result)["cantidad_entera_positiva"]
     assert not check.passed and check.metadata["bad quantities"].value == 2
+
+
+def test_the_checks_find_bad_rows_in_every_row_group(defs, data_dir, resources, monkeypatch):
+    monkeypatch.setattr(tables, "ROW_GROUP_ROWS", 2)  # ventas_raw in groups of two sales
+    sales = [f"2024-01-0{day},Café,Alimentación,4.5,2,1" for day in range(1, 8)]
+    sales[2] = "2024-01-03,Café,Alimentación,-1.5,2,1"
+    sales[6] = "2024-01-07,Café,Alimentación,-4.5,0,1"
+    write_sales(data_dir, sales)
+    result = materialize(defs, resources, raise_on_error=False)
+    assert pq.read_metadata(data_dir / "output" / "ventas_raw.parquet").num_row_groups == 4
+    precio = checks_of(result)["precio_no_negativo"].metadata
+    assert precio["negative prices"].value == 2 and precio["lowest price"].value == -4.5
+    # lines 4 and 8 of ventas.csv, in the second and the fourth row group
+    assert re.findall(r"\|\s+(\d+) \|\s+(-[\d.]+) \|", precio["first rows"].value) == [
+        ("4", "-1.5"),
+        ("8", "-4.5"),
+    ]
+    cantidad = checks_of(result)["cantidad_entera_positiva"].metadata
+    assert cantidad["bad quantities"].value == 1 and "|      8 |" in cantidad["first rows"].value
+
+
+def test_the_checks_hold_a_batch_of_a_column_not_the_column(data_dir, resources):
+    rows = 2_000_000
+    raw = pa.table(
+        {
+            "precio": pa.array([float(i % 100) for i in range(rows)]),
+            "cantidad": pa.array([float(i % 20 + 1) for i in range(rows)]),
+        }
+    )
+    pq.write_table(raw, data_dir / "raw.parquet", row_group_size=100_000)
+    column_bytes = raw.column("precio").nbytes
+    table = Table(data_dir / "raw.parquet")
+    for check in (precio_no_negativo, cantidad_entera_positiva):
+        result, peak = with_arrow_peak(check, table, resources["sales_data"])
+        assert result.passed
+        assert 0 < peak < column_bytes / 4, check.__name__
+
+
+def with_arrow_peak(fn, *args):
+    """`fn(*args)`, and the most memory Arrow held meanwhile beyond what it held before."""
+    start, peak, done = pa.total_allocated_bytes(), 0, threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not done.wait(0.0005):
+            peak = max(peak, pa.total_allocated_bytes() - start)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = fn(*args)
+    finally:
+        done.set()
+        watcher.join()
+    return result, peak
 
 
 def test_one_check_runs_on_its_own_as_the_uis_execute_button_runs_it(defs, data_dir, resources):

@@ -92,9 +92,6 @@ class Table:
                     counts[column.path_in_schema] += values.column(0).null_count
         return counts
 
-    def column(self, name: str) -> pa.ChunkedArray:
-        return pq.read_table(self.path, columns=[name]).column(name)
-
     def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         return _to_pandas(
             pq.read_table(self.path, columns=columns, read_dictionary=self._text_columns)

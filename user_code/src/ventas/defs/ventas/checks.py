@@ -5,6 +5,7 @@ are named by their line in ventas.csv.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
@@ -19,26 +20,47 @@ from ventas.tables import Table
 MAX_NULL_SHARE = 0.05
 
 
-def _rows_where(mask: pa.ChunkedArray) -> pa.Array:
-    """The rows (records, from 0) where `mask` is true; null counts as false."""
-    return pc.indices_nonzero(pc.fill_null(mask, False))
+SHOWN = 10
 
 
-def _lines(values: pa.ChunkedArray, rows: pa.Array, sales_data: DataDirectory) -> dg.MetadataValue:
-    """The first of `rows` as a table of their line in ventas.csv and their value."""
-    shown = rows[:10].to_pylist()
-    path = sales_data.file("ventas.csv")
-    try:
-        lines = line_numbers(path, inspect_csv(path, VENTAS_COLUMNS), shown)
-    except InputFileError:  # the file changed since: say which record it was
-        lines = {}
-    table = pd.DataFrame(
-        {
-            "line": [lines.get(i, f"record {i + 1}") for i in shown],
-            "value": values.take(shown).to_pylist(),
-        }
-    )
-    return dg.MetadataValue.md(table.to_markdown(index=False))
+@dataclass
+class _Found:
+    """The rows (records, from 0) where a check found a bad value: how many, and the first
+    SHOWN of them with their values."""
+
+    count: int = 0
+    rows: list[int] = field(default_factory=list)
+    values: list = field(default_factory=list)
+
+    def add(self, start: int, values: pa.Array, bad: pa.Array) -> None:
+        """The rows of one batch, the first of which is row `start`, where `bad` is true (null
+        counts as false)."""
+        hits = pc.indices_nonzero(pc.fill_null(bad, False))
+        self.count += len(hits)
+        shown = hits[: SHOWN - len(self.rows)]
+        self.rows += [start + i for i in shown.to_pylist()]
+        self.values += values.take(shown).to_pylist()
+
+    def lines(self, sales_data: DataDirectory) -> dg.MetadataValue:
+        """The rows found as a table of their line in ventas.csv and their value."""
+        path = sales_data.file("ventas.csv")
+        try:
+            lines = line_numbers(path, inspect_csv(path, VENTAS_COLUMNS), self.rows)
+        except InputFileError:  # the file changed since: say which record it was
+            lines = {}
+        table = pd.DataFrame(
+            {"line": [lines.get(i, f"record {i + 1}") for i in self.rows], "value": self.values}
+        )
+        return dg.MetadataValue.md(table.to_markdown(index=False))
+
+
+def _column(ventas_raw: Table, name: str) -> Iterator[tuple[int, pa.Array]]:
+    """One column of ventas_raw in batches, each with the row it starts at: memory stays
+    that of a batch however large the file."""
+    start = 0
+    for batch in ventas_raw.batches(columns=[name]):
+        yield start, batch.column(0)
+        start += batch.num_rows
 
 
 def columnas_requeridas(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
@@ -57,31 +79,33 @@ def columnas_requeridas(ventas_raw: Table, sales_data: DataDirectory) -> dg.Asse
 
 
 def precio_no_negativo(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
-    precio = ventas_raw.column("precio")
-    negativos = _rows_where(pc.less(precio, 0))
-    lowest = pc.min(precio).as_py()
+    negativos, lows = _Found(), []
+    for start, precio in _column(ventas_raw, "precio"):
+        negativos.add(start, precio, pc.less(precio, 0))
+        lows.append(pc.min(precio).as_py())
+    lowest = min((low for low in lows if low is not None), default=None)
     return dg.AssetCheckResult(
-        passed=len(negativos) == 0,
+        passed=negativos.count == 0,
         metadata={
-            "negative prices": len(negativos),
+            "negative prices": negativos.count,
             **({"lowest price": float(lowest)} if lowest is not None else {}),
-            **({"first rows": _lines(precio, negativos, sales_data)} if len(negativos) else {}),
+            **({"first rows": negativos.lines(sales_data)} if negativos.count else {}),
         },
     )
 
 
 def cantidad_entera_positiva(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
-    cantidad = ventas_raw.column("cantidad")
-    entera = pc.and_(pc.is_finite(cantidad), pc.equal(cantidad, pc.floor(cantidad)))
-    # NaN is a missing value, as empty fields are: ventas_procesadas drops those rows.
-    malas = _rows_where(
-        pc.and_not(pc.or_(pc.less(cantidad, 1), pc.invert(entera)), pc.is_nan(cantidad))
-    )
+    malas = _Found()
+    for start, cantidad in _column(ventas_raw, "cantidad"):
+        entera = pc.and_(pc.is_finite(cantidad), pc.equal(cantidad, pc.floor(cantidad)))
+        # NaN is a missing value, as empty fields are: ventas_procesadas drops those rows.
+        mala = pc.and_not(pc.or_(pc.less(cantidad, 1), pc.invert(entera)), pc.is_nan(cantidad))
+        malas.add(start, cantidad, mala)
     return dg.AssetCheckResult(
-        passed=len(malas) == 0,
+        passed=malas.count == 0,
         metadata={
-            "bad quantities": len(malas),
-            **({"first rows": _lines(cantidad, malas, sales_data)} if len(malas) else {}),
+            "bad quantities": malas.count,
+            **({"first rows": malas.lines(sales_data)} if malas.count else {}),
         },
     )
 
