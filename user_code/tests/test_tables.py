@@ -60,6 +60,34 @@ def test_a_failure_mid_stream_keeps_the_last_good_file_and_leaves_no_temporary(t
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
 
 
+# A write whose last row group does not fit: the file size limit fails it as a full disk
+# would (EFBIG instead of ENOSPC).
+FULL_DISK_WRITER = """
+import resource, signal, sys
+from pathlib import Path
+import pandas as pd
+from ventas.tables import write_parquet
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+try:
+    write_parquet(pd.DataFrame({"total": [float(i) for i in range(10_000)]}), Path(sys.argv[1]))
+except OSError as error:
+    print("failed:", error)
+"""
+
+
+def test_a_write_that_fails_at_its_last_row_group_fails_and_leaves_nothing(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_WRITER, str(tmp_path / "t.parquet")],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.startswith("failed:"), done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_batch_with_another_schema_stops_the_write(tmp_path):
     def mixed():
         yield pd.DataFrame({"total": [1.0]})

@@ -191,9 +191,11 @@ def _write(data: Frame | Batches, path: Path, tmp: Path, schema: pa.Schema | Non
     def consume() -> None:
         nonlocal writer
         group: list[pa.Table] = []
+        ended = False
         try:
             while True:
                 table = pending.get()
+                ended = table is None
                 if table is not None and table.num_rows:
                     group.append(table)
                 # Row groups of ROW_GROUP_ROWS, the last one excepted: reading many small ones
@@ -211,7 +213,9 @@ def _write(data: Frame | Batches, path: Path, tmp: Path, schema: pa.Schema | Non
                     return
         except BaseException as error:  # noqa: BLE001 - re-raised on the calling thread
             failure.append(error)
-            while pending.get() is not None:  # unblock the producer
+            # Unblock the producer, unless it is done: the last row group is written after the
+            # end of the batches, and a failure there (a full disk) would wait here for ever.
+            while not ended and pending.get() is not None:
                 pass
 
     rows = 0
