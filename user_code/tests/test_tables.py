@@ -45,6 +45,15 @@ def test_row_groups_are_whole_whatever_the_batches(tmp_path, monkeypatch):
     assert Table(path).read()["total"].tolist() == [float(i) for i in range(26)]
 
 
+def test_a_tables_batches_are_written_as_they_are_read(tmp_path):
+    write_parquet(Batches(lambda: frames(4, 6)), tmp_path / "a.parquet")
+    summary = write_parquet(
+        Table(tmp_path / "a.parquet").batches(batch_rows=3), tmp_path / "b.parquet"
+    )
+    assert summary.rows == 10
+    assert Table(tmp_path / "b.parquet").read().equals(Table(tmp_path / "a.parquet").read())
+
+
 def test_a_failure_mid_stream_keeps_the_last_good_file_and_leaves_no_temporary(tmp_path):
     path = tmp_path / "t.parquet"
     write_parquet(pd.DataFrame({"total": [1.0]}), path)

@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 BATCH_ROWS = 500_000
 ROW_GROUP_ROWS = 1_000_000
 PREVIEW_ROWS = 5
-Frame: TypeAlias = pd.DataFrame | pa.Table
+Frame: TypeAlias = pd.DataFrame | pa.Table | pa.RecordBatch
 
 
 class Batches:
@@ -102,7 +102,7 @@ class Table:
     ) -> Batches:
         """The table in batches; an empty table gives one empty batch, so it keeps its schema."""
 
-        def produce() -> Iterator[pa.RecordBatch | pa.Table]:
+        def produce() -> Iterator[Frame]:
             if self.num_rows == 0:
                 empty = self.schema.empty_table()
                 yield empty.select(list(columns)) if columns else empty
@@ -128,7 +128,7 @@ class Table:
             return summary(connection.read_parquet(str(self.path))).to_arrow_table()
 
 
-def _to_pandas(batch: Frame | pa.RecordBatch) -> pd.DataFrame:
+def _to_pandas(batch: Frame) -> pd.DataFrame:
     if isinstance(batch, pd.DataFrame):
         return batch
     # Dates become datetime64 columns, not Python date objects.
@@ -150,6 +150,8 @@ def _uniform(table: pa.Table) -> pa.Table:
 def _to_arrow(batch: Frame, schema: pa.Schema | None) -> pa.Table:
     if isinstance(batch, pd.DataFrame):
         batch = pa.Table.from_pandas(batch, preserve_index=False)
+    elif isinstance(batch, pa.RecordBatch):  # what Table.batches gives
+        batch = pa.Table.from_batches([batch])
     batch = _uniform(batch)
     if schema is not None and batch.schema != schema:
         try:
