@@ -52,6 +52,8 @@ def test_a_tables_batches_are_written_as_they_are_read(tmp_path):
     )
     assert summary.rows == 10
     assert Table(tmp_path / "b.parquet").read().equals(Table(tmp_path / "a.parquet").read())
+    one = pa.record_batch({"total": [1.0, 2.0]})  # one record batch is a table too
+    assert write_parquet(one, tmp_path / "c.parquet").rows == 2
 
 
 def test_a_failure_mid_stream_keeps_the_last_good_file_and_leaves_no_temporary(tmp_path):

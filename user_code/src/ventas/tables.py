@@ -185,7 +185,7 @@ def write_parquet(
 
 
 def _write(data: Frame | Batches, path: Path, tmp: Path, schema: pa.Schema | None) -> WriteSummary:
-    batches = [data] if isinstance(data, pd.DataFrame | pa.Table) else data
+    batches = data if isinstance(data, Batches) else [data]
     pending: queue.Queue = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
     writer: pq.ParquetWriter | None = None
