@@ -1,9 +1,11 @@
-"""Tables stored as parquet files, read and written in batches so memory stays flat.
+"""Tables stored as parquet files, read and written in batches so that memory is set by
+the batches, not by the file.
 
-- `Batches`: a table as a stream of pandas DataFrames (or pyarrow tables),
-  produced lazily; `write_parquet` writes it batch by batch.
-- `Table`: a stored parquet file; it reads whole columns, streams batches,
-  maps a pandas function over them, or has DuckDB summarize it.
+- `Batches`: a table as a stream of pandas DataFrames (or Arrow tables or record
+  batches), produced lazily; `write_parquet` writes it batch by batch.
+- `Table`: a stored parquet file; it reads itself whole (or some columns), streams
+  batches a row group at a time, maps a pandas function over them, or has DuckDB
+  summarize it.
 
 Row-by-row transforms stay plain pandas functions of one DataFrame, and summaries
 DuckDB relations; these classes only decide how much of the data is in memory at
