@@ -31,8 +31,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-BATCH_ROWS = 500_000
-ROW_GROUP_ROWS = 1_000_000
+# A run holds about a row group and two batches of a table at once: small enough that a run
+# of 10M sales peaks at about 440 MB, large enough to cost no speed (docs/benchmarks.md).
+BATCH_ROWS = 250_000
+ROW_GROUP_ROWS = 500_000
+QUEUED_BATCHES = 1  # converted batches waiting for the writer thread
 PREVIEW_ROWS = 5
 Frame: TypeAlias = pd.DataFrame | pa.Table | pa.RecordBatch
 
@@ -188,7 +191,7 @@ def write_parquet(
 
 def _write(data: Frame | Batches, path: Path, tmp: Path, schema: pa.Schema | None) -> WriteSummary:
     batches = data if isinstance(data, Batches) else [data]
-    pending: queue.Queue = queue.Queue(maxsize=2)
+    pending: queue.Queue = queue.Queue(maxsize=QUEUED_BATCHES)
     failure: list[BaseException] = []
     writer: pq.ParquetWriter | None = None
 
