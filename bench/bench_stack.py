@@ -58,13 +58,22 @@ def measure_builds(stack: Stack) -> None:
 
 
 def measure_images(stack: Stack) -> None:
+    """Each image's size, and what its layers weigh (the base image's counted once)."""
     base = image_size(BASE_IMAGE)
-    for name in ("user_code", "dagster"):
-        size = image_size(f"{stack.project}-{name}")
-        print(
-            f"image {name}: {mb(size)} ({mb(size - base)} on top of {BASE_IMAGE}, "
-            f"which is {mb(base)} here)"
-        )
+    print(f"{BASE_IMAGE}: {mb(base)} here")
+    for name in ("user_code", "informes", "dagster"):
+        image = f"{stack.project}-{name}"
+        size = image_size(image)
+        print(f"image {name}: {mb(size)} ({mb(size - base)} on top of {BASE_IMAGE})")
+        history = docker("history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", image)
+        for line in history.stdout.splitlines()[: -base_layers(BASE_IMAGE)]:
+            layer, created_by = line.split("\t", 1)
+            if layer not in ("0B", "0"):
+                print(f"  {layer:>8}  {created_by[:90]}")
+
+
+def base_layers(image: str) -> int:
+    return len(docker("history", "-q", image).stdout.splitlines())
 
 
 def up_until_loaded(stack: Stack) -> tuple[float, float, float]:

@@ -268,7 +268,8 @@ def cluster(chart, docker_ready, tmp_path_factory) -> Iterator[Cluster]:  # noqa
     cluster = Cluster(stack, objects, tmp_path_factory.mktemp("cluster"))
     try:
         stack.prepare_data()
-        stack.build()
+        # The images for the chart, with dagster-k8s (docs/kubernetes.md).
+        stack.compose("build", "--quiet", "--build-arg", "EXTRAS=kubernetes")
         cluster.start()
         deadline = time.monotonic() + 180
         while True:
