@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from cryptography import x509
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO / "data"
@@ -179,6 +181,31 @@ def execution_params(
             ],
         )
     return params
+
+
+def https_get(
+    port: int, name: str | None, cafile: Path | None, address: str = "127.0.0.1"
+) -> tuple[set[str], int]:
+    """GET / over HTTPS from `address`:`port`, sending `name` as the server's name (None: no
+    name, as browsers do for an IP address), verifying the certificate against `cafile` and
+    that name (None: no verification). Returns the names the certificate is for, and the HTTP
+    status."""
+    context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+    if cafile is None:
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with (
+        socket.create_connection((address, port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=name) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+        assert der is not None
+        certificate = x509.load_der_x509_certificate(der)
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: {name or address}\r\n\r\n".encode())
+        status = int(tls.recv(4096).split(b" ", 2)[1])
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return {*names.get_values_for_type(x509.DNSName)} | {
+        str(ip) for ip in names.get_values_for_type(x509.IPAddress)
+    }, status
 
 
 class GraphQLError(AssertionError):

@@ -6,6 +6,7 @@ are nowhere in clear. One stack for the module; the tests run in this file's ord
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import secrets
 import socket
@@ -23,6 +24,7 @@ from tests.e2e.compose_stack import (
     Stack,
     docker,
     execution_params,
+    https_get,
     new_project_name,
     wait_until,
 )
@@ -36,6 +38,18 @@ CORE = {"postgres", "user_code", "informes", "migrate", "webserver", "daemon"}
 PUBLIC = {"public_auth", "webserver_readonly", "proxy"}
 ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"  # in the proxy's container
 PERMISSIONS = "{ permissions { permission value } }"
+# A colleague's machine on the stack's network: GET / from the proxy, by its name (verified
+# against Caddy's root) and by its address (no name sent, as browsers do); prints each status.
+COLLEAGUE = r"""
+import socket, ssl
+for host, name in [("proxy", "proxy"), (socket.gethostbyname("proxy"), None)]:
+    context = ssl.create_default_context(cafile="/ca/root.crt")
+    if name is None:
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with context.wrap_socket(socket.create_connection((host, 443)), server_hostname=name) as tls:
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        print(tls.recv(100).split()[1].decode())
+"""
 LAUNCH = """
 mutation Launch($params: ExecutionParams!) {
   launchRun(executionParams: $params) {
@@ -211,6 +225,38 @@ def test_https_answers_with_a_certificate_from_caddys_own_ca(public, root_ca):
         response = requests.get(f"{public.public_url}{path}", verify=str(root_ca), timeout=30)
         assert response.status_code == 401, path
         assert response.headers["WWW-Authenticate"] == 'Basic realm="Dagster"'
+
+
+def test_with_only_the_passwords_set_every_name_and_address_reaches_the_login(public, root_ca):
+    """As colleagues reach this machine: under any of its names, verified against Caddy's
+    root; by an IP address, which browsers send no name for; and from another machine of the
+    network (a container on the stack's network), by name and by address."""
+    assert "DAGSTER_PUBLIC_HOST" not in public.env
+    for name in ("localhost", socket.gethostname(), "dagster.intranet.example"):
+        assert https_get(public.public_port, name, root_ca) == ({name}, 401)
+    assert https_get(public.public_port, None, None)[1] == 401  # https://127.0.0.1:PORT
+
+    network = f"{public.project}_dagster"
+    ca = f"{root_ca}:/ca/root.crt:ro"
+    answers = docker(
+        "run", "--rm", "--network", network, "--volume", ca, "python:3.13-slim",
+        "python", "-c", COLLEAGUE,
+    ).stdout.split()  # fmt: skip
+    assert answers == ["401", "401"], answers
+
+
+def test_a_public_domain_in_dagster_public_host_gets_lets_encrypt(public):
+    """In the proxy's own Caddy: the domain's certificate from Caddy's default issuers (Let's
+    Encrypt), every other name's from its own CA."""
+    adapted = public.compose(
+        "exec", "-T", "-e", "DAGSTER_PUBLIC_HOST=dagster.example.com", "proxy",
+        "caddy", "adapt", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile",
+    ).stdout  # fmt: skip
+    policies = json.loads(adapted)["apps"]["tls"]["automation"]["policies"]
+    assert policies == [
+        {"subjects": ["dagster.example.com"]},
+        {"issuers": [{"module": "internal"}], "on_demand": True},
+    ]
 
 
 @pytest.mark.parametrize(
