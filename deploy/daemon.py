@@ -23,11 +23,17 @@ whose step failed because the instance's database went away.
 Then the consumer decides as Dagster would. If a Dagster upgrade moved what this patches,
 the daemon starts unpatched, with a warning: stock behaviour, not a crash loop.
 
+3. Beside dagster-daemon, a thread looks after the run containers every second: it stops
+   those of runs being terminated and removes those of ended runs; when the daemon is told to
+   stop, the runs in flight are canceled and their containers stopped and removed before it
+   exits (run_containers.py).
+
 Arguments are dagster-daemon's own.
 """
 
-import os
+import importlib.metadata
 import sys
+import threading
 import time
 import warnings
 
@@ -138,18 +144,35 @@ def patch() -> None:
     event_log_consumer.consume_new_runs_for_automatic_reexecution = decide_retries_once_finished
 
 
+def dagster_daemon_main():
+    """The function behind the `dagster-daemon` command, wherever Dagster keeps it."""
+    (entry_point,) = importlib.metadata.entry_points(group="console_scripts", name="dagster-daemon")
+    return entry_point.load()
+
+
 if __name__ == "__main__":
-    if MOVED is not None:
+    if MOVED is None:
+        patch()
+    else:
         warnings.warn(
             f"deploy/daemon.py: Dagster's run-retry internals moved ({MOVED!r}); "
-            "starting the stock dagster-daemon: a run that fails while the daemon "
-            "reads it, or on a lost database connection, may not be retried. Update "
-            "or remove deploy/daemon.py.",
+            "starting dagster-daemon without the retry fixes: a run that fails while the "
+            "daemon reads it, or on a lost database connection, may not be retried. Update "
+            "or remove those fixes in deploy/daemon.py.",
             stacklevel=1,
         )
-        os.execvp("dagster-daemon", ["dagster-daemon", *sys.argv[1:]])
-    patch()
-    from dagster._daemon.cli import main
+    from dagster import DagsterInstance
 
+    from run_containers import RunContainers
+
+    containers = RunContainers(DagsterInstance.get())
+    stopping = threading.Event()
+    threading.Thread(target=containers.watch, args=(stopping,), daemon=True).start()
     sys.argv[0] = "dagster-daemon"
-    main()
+    try:
+        dagster_daemon_main()()
+    except SystemExit as exit:
+        stopping.set()
+        if exit.code in (0, None):  # told to stop (SIGTERM, SIGINT), not crashed
+            containers.stop_all()
+        raise

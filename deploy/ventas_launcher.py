@@ -1,21 +1,30 @@
-"""Dagster's DockerRunLauncher, with limits on every run container and an out-of-memory kill
-reported as such (dagster.yaml names it as the run launcher; both images carry it).
+"""Dagster's DockerRunLauncher, with limits on every run container, termination without the
+Docker socket, and a dead run worker judged by what it left (dagster.yaml names it as the run
+launcher; both images carry it).
 
 - Each run container gets a memory, CPU and process ceiling: the launcher's `memory`, `cpus`
   and `pids` (DAGSTER_RUN_MEMORY and DAGSTER_RUN_CPUS in .env), or, for one job, its tags
   `ventas/run_memory` and `ventas/run_cpus`. One run that eats all memory then fails alone,
   instead of taking the host down with the database and the UI.
-- A run the kernel killed at its memory limit ends FAILURE with a first line that says so,
-  names the limit and how to raise it; Dagster's run monitoring would only say that the
-  container is gone. It is not retried: with the same limit it would run out again.
+- Terminating a run marks it CANCELING, and nothing more: the daemon, the one service with
+  the Docker socket, stops the container (run_containers.py). The webserver, which the
+  network reaches, needs no Docker API for it.
+- A run whose container died is judged by run monitoring (in the daemon) from the container,
+  which stays until the daemon removes it after the verdict:
+  - every step of its plan had succeeded (killed while winding up): the run is recorded as a
+    success, which it is, instead of a failure whose retry would find nothing to do;
+  - the kernel killed it at its memory limit: it fails with a first line that says so, names
+    the limit and how to raise it, and is not retried (it would run out again);
+  - otherwise, as Dagster does: failed, and retried under `run_retries`.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
-from dagster import Field, IntSource, StringSource
+from dagster import DagsterEvent, DagsterEventType, Field, IntSource, StringSource
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.tags import MAX_RETRIES_TAG
@@ -30,6 +39,12 @@ CPUS_TAG = "ventas/run_cpus"
 # How far back an out-of-memory kill is looked for in Docker's events (monitoring notices a
 # dead run within seconds; Docker keeps its recent events in memory).
 EVENTS_WINDOW_SECONDS = 3600
+# Docker learns of an out-of-memory kill and of the container's exit from two event streams,
+# in either order: a container the kernel killed (exit code 137) less than this long ago, with
+# no out-of-memory kill recorded yet, is judged at monitoring's next look.
+OOM_SETTLE_SECONDS = 3.0
+KILLED = 137
+DONE_STEP_EVENTS = {DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_SKIPPED}
 
 
 class LimitedDockerRunLauncher(DockerRunLauncher):
@@ -77,13 +92,44 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         )
         return super().get_container_context(dagster_run).merge(limits)
 
+    def terminate(self, run_id: str) -> bool:
+        """Ask for the run to end: it becomes CANCELING, and the daemon stops its container
+        within a second or two (run_containers.py); its run worker then records it CANCELED."""
+        run = self._instance.get_run_by_id(run_id)
+        if not run or run.is_finished:
+            return False
+        self._instance.report_run_canceling(
+            run, "Termination requested: the daemon stops the run's container."
+        )
+        return True
+
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
         health = super().check_run_worker_health(run)
-        if health.status in (WorkerStatus.FAILED, WorkerStatus.NOT_FOUND) and self._ran_out(run):
+        if health.status not in (WorkerStatus.FAILED, WorkerStatus.NOT_FOUND):
+            return health
+        if self._every_step_done(run):
+            # Reported here, first: run monitoring then sees the run's status changed, and
+            # leaves it as it is.
+            self._instance.report_dagster_event(
+                DagsterEvent(
+                    event_type_value=DagsterEventType.RUN_SUCCESS.value,
+                    job_name=run.job_name,
+                    message=(
+                        "Every step of this run had succeeded when its container ended, "
+                        "before the run worker recorded the end (the container was killed or "
+                        f"crashed while winding up): the run succeeded. {health}"
+                    ),
+                ),
+                run_id=run.run_id,
+            )
+            return health
+        state = self._container_state(run)
+        oom = state.get("OOMKilled") or self._oom_event(run)
+        if not oom and state.get("ExitCode") == KILLED and _ended_within(state, OOM_SETTLE_SECONDS):
+            return CheckRunHealthResult(WorkerStatus.RUNNING, msg="killed; judged at the next look")
+        if oom:
             limit = self.limits_for(run).memory
             self._instance.add_run_tags(run.run_id, {MAX_RETRIES_TAG: "0"})
-            # Reported here, first: run monitoring then sees the run failed already, and
-            # leaves it as it is.
             self._instance.report_run_failed(
                 run,
                 (
@@ -95,8 +141,28 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
             )
         return health
 
-    def _ran_out(self, run: DagsterRun) -> bool:
-        """Whether Docker saw the run's container run out of memory."""
+    def _every_step_done(self, run: DagsterRun) -> bool:
+        """Whether every step of the run's plan has succeeded (or was skipped), by its events."""
+        if not run.execution_plan_snapshot_id:
+            return False
+        plan = self._instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        if any(step.kind.value != "COMPUTE" for step in plan.steps):  # mapped: keys unknown
+            return False
+        planned = set(plan.step_keys_to_execute or [step.key for step in plan.steps])
+        done = {
+            record.event_log_entry.step_key
+            for record in self._instance.get_records_for_run(
+                run.run_id, of_type=DONE_STEP_EVENTS
+            ).records
+        }
+        return bool(planned) and planned <= done
+
+    def _container_state(self, run: DagsterRun) -> dict:
+        container = self._get_container(run)
+        return (container.attrs.get("State") or {}) if container else {}
+
+    def _oom_event(self, run: DagsterRun) -> bool:
+        """Whether Docker's events record an out-of-memory kill in the run's container."""
         container_id = run.tags.get(DOCKER_CONTAINER_ID_TAG)
         if not container_id:
             return False
@@ -109,3 +175,14 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
             filters={"container": container_id, "event": "oom"},
         )
         return any(True for _ in events)
+
+
+def _ended_within(state: dict, seconds: float) -> bool:
+    """Whether a container's State says it finished less than `seconds` ago."""
+    finished = state.get("FinishedAt") or ""
+    try:
+        # Docker writes nanoseconds; Python takes microseconds.
+        ended = datetime.fromisoformat(finished[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return False
+    return time.time() - ended.timestamp() < seconds

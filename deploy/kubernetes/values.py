@@ -40,8 +40,6 @@ NOT_MIRRORED = {
     "run_launcher.class": "runs are Kubernetes Jobs: the chart's K8sRunLauncher",
     "run_launcher.config.env_vars": "a run's pod gets the instance in its arguments, the "
     "password from its Secret",
-    "run_launcher.config.container_kwargs": "auto_remove: dagster-k8s deletes a run's Job a day "
-    "after it ends",
     "run_launcher.config.pids": "no per-pod setting: the kubelet's podPidsLimit",
 }
 # The tick statuses the chart's retention takes; one dagster.yaml leaves out keeps Dagster's

@@ -1,8 +1,11 @@
 """deploy/ventas_launcher.py without Docker: the limits each run container gets, from the
-settings or from its job's tags. (An out-of-memory kill, in Docker: tests/e2e/test_limits.py.)"""
+settings or from its job's tags; termination that only marks the run; the events that say every
+step of a run was done. (Out-of-memory kills and runs killed after their last step, in Docker:
+tests/e2e/test_limits.py, tests/e2e/test_run_lifecycle.py.)"""
 
+import dagster as dg
 import pytest
-from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from ventas_launcher import LimitedDockerRunLauncher
 from ventas_limits import LimitError
@@ -18,8 +21,8 @@ def kwargs_for(launcher: LimitedDockerRunLauncher, tags: dict[str, str]) -> dict
 
 
 def test_every_run_container_gets_the_settings_limits():
-    assert kwargs_for(launcher(container_kwargs={"auto_remove": True}), {}) == {
-        "auto_remove": True,
+    assert kwargs_for(launcher(container_kwargs={"read_only": True}), {}) == {
+        "read_only": True,
         "mem_limit": "2g",
         "memswap_limit": "2g",
         "nano_cpus": 1_500_000_000,
@@ -40,3 +43,49 @@ def test_a_bad_tag_is_named_with_the_fix():
 def test_a_bad_setting_is_named_with_the_fix():
     with pytest.raises(LimitError, match=r"DAGSTER_RUN_CPUS='0' is not a number of CPUs"):
         launcher(cpus="0")
+
+
+LAUNCHER = {
+    "run_launcher": {
+        "module": "ventas_launcher",
+        "class": "LimitedDockerRunLauncher",
+        "config": {"memory": "2g", "cpus": "1.5"},
+    }
+}
+
+
+@pytest.fixture
+def instance(monkeypatch):
+    # Any call to Docker would fail: termination must not need one.
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
+    with dg.instance_for_test(overrides=LAUNCHER) as instance:
+        yield instance
+
+
+def test_terminating_a_run_marks_it_canceling_for_the_daemon_without_docker(instance):
+    run = instance.add_run(DagsterRun(job_name="procesar_ventas", status=DagsterRunStatus.STARTED))
+    assert instance.run_launcher.terminate(run.run_id)
+    assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.CANCELING
+    done = instance.add_run(DagsterRun(job_name="procesar_ventas", status=DagsterRunStatus.SUCCESS))
+    assert not instance.run_launcher.terminate(done.run_id)
+
+
+@dg.asset
+def primero() -> int:
+    return 1
+
+
+@dg.asset
+def segundo(primero: int) -> int:
+    if primero:
+        raise ValueError("the second step fails")
+    return primero
+
+
+def test_every_step_done_is_read_from_the_runs_events(instance):
+    """What tells a run killed while winding up (every step done) from one killed midway."""
+    done = dg.materialize([primero], instance=instance)
+    midway = dg.materialize([primero, segundo], instance=instance, raise_on_error=False)
+    launcher = instance.run_launcher
+    assert launcher._every_step_done(instance.get_run_by_id(done.run_id))
+    assert not launcher._every_step_done(instance.get_run_by_id(midway.run_id))

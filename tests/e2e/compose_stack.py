@@ -8,6 +8,7 @@ Used by the end-to-end tests and the benchmarks. Everything a stack creates
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -492,15 +494,35 @@ def sales_from(stack: Stack, source: Path) -> Iterator[None]:
 
 
 def writing(stack: Stack, asset: str, timeout: float = 120) -> Path:
-    """Wait until a run is writing `asset` (its hidden temporary file exists) and return the
-    temporary file: proof that the run is in the middle of its work."""
+    """Wait until a run is writing `asset` and return its hidden temporary file: proof that a
+    run is in the middle of its work. Only a file whose writer lives counts (it holds a lock
+    on it, ventas.tables): not what a killed run left."""
+
+    def held(path: Path) -> bool:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # its writer finished meanwhile
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
     output = stack.data_dir / "output"
     return wait_until(
-        lambda: next(output.glob(f".{asset}.parquet.*.tmp"), None),
+        lambda: next((p for p in output.glob(f".{asset}.parquet.*.tmp") if held(p)), None),
         timeout,
         f"a run writing {asset}",
         interval=0.05,
     )
+
+
+def docker_seconds(timestamp: str) -> float:
+    """Unix seconds of a timestamp in Docker's state (nanoseconds, UTC)."""
+    return datetime.fromisoformat(timestamp[:26].rstrip("Z") + "+00:00").timestamp()
 
 
 def tags_of(run: dict) -> dict[str, str]:

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.compose_stack import REPO, Stack, running_stack
+from tests.e2e.compose_stack import REPO, Stack, docker, running_stack
+
+BROWSER_IMAGE = "ventas-test-browser"
+BROWSER_DIR = Path(__file__).parent / "browser"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -41,6 +44,27 @@ def docker_ready() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI is set but Docker is unusable: {problem}")
     pytest.skip(f"Docker is unusable here: {problem}")
+
+
+@pytest.fixture(scope="session")
+def browser_image(docker_ready) -> str:
+    try:
+        # --force-rm: a step that fails leaves no container behind
+        build = docker(
+            "build", "--quiet", "--force-rm", "--tag", BROWSER_IMAGE, str(BROWSER_DIR), check=False
+        )
+    except subprocess.TimeoutExpired as timeout:
+        pytest.fail(
+            f"building the browser image ({BROWSER_DIR}) took over {timeout.timeout}s",
+            pytrace=False,
+        )
+    if build.returncode != 0:
+        pytest.fail(
+            f"building the browser image ({BROWSER_DIR}/Dockerfile) failed "
+            f"({build.returncode}):\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}",
+            pytrace=False,
+        )
+    return BROWSER_IMAGE
 
 
 @pytest.fixture(scope="session")

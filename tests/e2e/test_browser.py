@@ -15,42 +15,26 @@ from tests.e2e.test_code_location import CHECKS, VENTAS, run_on_a_bad_sales_file
 
 pytestmark = pytest.mark.browser
 
-BROWSER_IMAGE = "ventas-test-browser"
-BROWSER_DIR = Path(__file__).parent / "browser"
-
 STEP_FAILURES = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
     ... on ExecutionStepFailureEvent { stepKey error { message } } } } } }"""
 
 
-@pytest.fixture(scope="session")
-def browser_image(docker_ready) -> str:
-    try:
-        # --force-rm: a step that fails leaves no container behind
-        build = docker(
-            "build", "--quiet", "--force-rm", "--tag", BROWSER_IMAGE, str(BROWSER_DIR), check=False
-        )
-    except subprocess.TimeoutExpired as timeout:
-        pytest.fail(
-            f"building the browser image ({BROWSER_DIR}) took over {timeout.timeout}s",
-            pytrace=False,
-        )
-    if build.returncode != 0:
-        pytest.fail(
-            f"building the browser image ({BROWSER_DIR}/Dockerfile) failed "
-            f"({build.returncode}):\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}",
-            pytrace=False,
-        )
-    return BROWSER_IMAGE
-
-
 def open_page(
-    stack, image: str, path: str, texts: list[str], png: Path, gone: tuple[str, ...] = ()
+    stack,
+    image: str,
+    path: str,
+    texts: list[str],
+    png: Path,
+    gone: tuple[str, ...] = (),
+    clicks: tuple[str, ...] = (),
 ) -> dict:
-    """Open `path` of the stack's UI from inside its network; return page.py's report once
-    every one of `texts` is visible and none of `gone` is in the page (or after 60 s)."""
+    """Open `path` of the stack's UI from inside its network, click the buttons named in
+    `clicks` in turn; return page.py's report once every one of `texts` is visible and none
+    of `gone` is in the page (or after 60 s)."""
     png.parent.chmod(0o777)  # the browser container writes the screenshot as its own user
     name = f"{stack.project}-browser-{secrets.token_hex(3)}"
     options = [arg for text in gone for arg in ("--gone", text)]
+    options += [arg for label in clicks for arg in ("--click", label)]
     try:
         result = subprocess.run(
             [

@@ -1,11 +1,13 @@
 """Open a page in Debian's Chromium and report, as JSON on stdout, what it shows.
 
-    python3 page.py [--gone TEXT]... [--screenshot NAME] [--timeout SECONDS] -- URL TEXT...
+    python3 page.py [--click LABEL]... [--gone TEXT]... [--screenshot NAME] [--timeout SECONDS]
+                    -- URL TEXT...
 
-Waits until every TEXT is visible and no --gone TEXT (say "Loading...") is in the page's
-text, or the timeout passes; then prints {"url", "timed_out", "text", "visible", "screenshot"}:
-the page's document.body.innerText and, for each TEXT, whether it is visible. A full-page
-screenshot goes to /out/NAME, for people.
+Clicks each --click LABEL in turn, as a person would: the button of that name that shows last
+(a dialog's, over the page). Then waits until every TEXT is visible and no --gone TEXT (say
+"Loading...") is in the page's text, or the timeout passes; then prints {"url", "timed_out",
+"text", "visible", "screenshot"}: the page's document.body.innerText and, for each TEXT,
+whether it is visible. A full-page screenshot goes to /out/NAME, for people.
 
 A TEXT is visible when a person can read it without expanding or scrolling anything: it is
 in the text of one element (one text node, or several side by side, as React writes
@@ -16,6 +18,7 @@ ancestor's), and CSS does not hide it (visibility, opacity).
 
 import argparse
 import json
+import re
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
@@ -85,6 +88,9 @@ def main() -> None:
         metavar="TEXT",
         help="to wait until it is no longer in the page's text",
     )
+    parser.add_argument(
+        "--click", action="append", default=[], metavar="LABEL", help="a button to click first"
+    )
     parser.add_argument("--screenshot", default="page.png", help="file name in /out")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait")
     parser.add_argument("--size", default="1800x1400", help="viewport, WIDTHxHEIGHT")
@@ -95,6 +101,10 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(args.url)
+        for label in args.click:
+            exactly = re.compile(rf"^\s*{re.escape(label)}\s*$")
+            button = page.get_by_role("button").filter(has_text=exactly).last
+            button.click(timeout=args.timeout * 1000)
         try:
             page.wait_for_function(
                 READY, arg=[args.texts, args.gone], polling=250, timeout=args.timeout * 1000
