@@ -520,6 +520,26 @@ def writing(stack: Stack, asset: str, timeout: float = 120) -> Path:
     )
 
 
+@contextlib.contextmanager
+def docker_events(*filters: str) -> Iterator[list[dict]]:
+    """Docker's events while the block runs, as they happen (Docker keeps only its last 256
+    for later), with these `--filter`s; the list is filled when the block ends."""
+    arguments = [arg for f in filters for arg in ("--filter", f)]
+    watcher = subprocess.Popen(
+        ["docker", "events", *arguments, "--format", "{{json .}}"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    events: list[dict] = []
+    try:
+        yield events
+        time.sleep(0.5)  # what the block did reaches the stream
+    finally:
+        watcher.terminate()
+        output, _ = watcher.communicate(timeout=10)
+        events += [json.loads(line) for line in output.splitlines() if line]
+
+
 def docker_seconds(timestamp: str) -> float:
     """Unix seconds of a timestamp in Docker's state (nanoseconds, UTC)."""
     return datetime.fromisoformat(timestamp[:26].rstrip("Z") + "+00:00").timestamp()

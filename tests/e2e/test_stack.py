@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pandas as pd
 import pytest
+import requests
 
-from tests.e2e.compose_stack import SAMPLE_DATA, docker, running_stack, tags_of, wait_until
+from tests.e2e.compose_stack import (
+    LOCATION_QUERY,
+    LOCATIONS,
+    SAMPLE_DATA,
+    GraphQLError,
+    docker,
+    docker_events,
+    running_stack,
+    tags_of,
+    wait_until,
+)
 
 SERVICES = {"postgres", "user_code", "informes", "webserver", "daemon"}
 ASSETS = {
@@ -129,6 +143,54 @@ def test_run_history_survives_down_and_up(stack):
         "this image's Dagster and configuration migrated it last"
         in stack.compose("logs", "--no-color", "migrate").stdout
     )
+
+
+def test_no_location_shows_as_failed_while_the_stack_starts_nor_after_up_wait(stack):
+    """Three restarts with the UI read all along: never a location in error, every one loaded
+    the instant `up --wait` returns, and the UI started only once the code servers answered
+    (by Docker's own record of both)."""
+    for _ in range(3):
+        stack.compose("down", "--timeout", "10")
+        errors = []
+        with docker_events(f"label=com.docker.compose.project={stack.project}") as events:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                up = pool.submit(stack.up)
+                while not up.done():
+                    try:
+                        entries = locations(stack)
+                    except (requests.RequestException, GraphQLError):
+                        continue  # not serving yet
+                    errors += [n for n, typename in entries.items() if typename == "PythonError"]
+                    time.sleep(0.05)
+                up.result()
+            assert locations(stack) == dict.fromkeys(LOCATIONS, "RepositoryLocation")
+        assert not errors, errors
+        healthy = {
+            e["Actor"]["Attributes"]["com.docker.compose.service"]: e["timeNano"]
+            for e in events
+            if e["Action"] == "health_status: healthy"
+        }
+        started = {
+            e["Actor"]["Attributes"]["com.docker.compose.service"]: e["timeNano"]
+            for e in events
+            if e["Action"] == "start"
+        }
+        order = [
+            (e["Action"], e["Actor"]["Attributes"].get("com.docker.compose.service"))
+            for e in events
+        ]
+        assert all(healthy[name] < started["webserver"] for name in ("user_code", "informes")), (
+            order
+        )
+
+
+def locations(stack) -> dict[str, str]:
+    """Each location's name and what the UI has for it: RepositoryLocation or PythonError."""
+    workspace = stack.graphql(LOCATION_QUERY, timeout=5)["workspaceOrError"]
+    return {
+        entry["name"]: entry["locationOrLoadError"]["__typename"]
+        for entry in workspace["locationEntries"]
+    }
 
 
 def test_runs_succeed_right_after_postgres_restarts(stack):
