@@ -28,10 +28,10 @@ from typing import Any
 
 import yaml
 
+from stack.limits import Limits
+
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "deploy" / "kubernetes" / "values.yaml"
-sys.path.insert(0, str(REPO / "deploy"))
-from ventas_limits import Limits  # noqa: E402 - the run limits beside this folder
 
 # What Compose does that the chart does otherwise, or that has no place in a pod.
 NOT_MIRRORED = {
@@ -128,8 +128,7 @@ def purge_after_days(instigator: str, value: Any) -> Any:
     """A retention's days per tick status, with Dagster's default for a status left out."""
     if not isinstance(value, Mapping):
         return value
-    from dagster._core.definitions.run_request import InstigatorType
-    from dagster._core.instance.config import get_default_tick_retention_settings
+    from stack.compat import InstigatorType, get_default_tick_retention_settings
 
     defaults = {
         status.value.lower(): days

@@ -312,7 +312,7 @@ class Stack:
         return {c["Config"]["Labels"]["com.docker.compose.service"]: c for c in info}
 
     def run_containers(self) -> list[str]:
-        return docker("ps", "-aq", "--filter", f"label=ventas.stack={self.project}").stdout.split()
+        return docker("ps", "-aq", "--filter", f"label=stack.project={self.project}").stdout.split()
 
     def resources_left(self) -> dict[str, list[str]]:
         """Whatever of this stack still exists in Docker."""

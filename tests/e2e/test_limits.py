@@ -34,7 +34,7 @@ def test_a_run_over_its_memory_limit_fails_saying_so_every_time_and_nothing_else
     before = {s: c["RestartCount"] for s, c in stack.containers().items()}
     with sales_from(stack, big_sales):  # a few hundred MB to hold: more than 300m allows
         run_ids = [
-            stack.launch("procesar_ventas", tags={"ventas/run_memory": "300m"}) for _ in range(6)
+            stack.launch("procesar_ventas", tags={"stack/run_memory": "300m"}) for _ in range(6)
         ]
         runs = [stack.wait_for_run(run_id, timeout=300) for run_id in run_ids]
     for run in runs:
@@ -43,7 +43,7 @@ def test_a_run_over_its_memory_limit_fails_saying_so_every_time_and_nothing_else
         assert first_line.startswith(
             "Out of memory: the run used all of its memory limit of 300m and was killed."
         ), first_line
-        assert "DAGSTER_RUN_MEMORY" in first_line and "ventas/run_memory" in first_line
+        assert "DAGSTER_RUN_MEMORY" in first_line and "stack/run_memory" in first_line
         assert tags_of(run)["dagster/will_retry"] == "false"  # it would run out again
     wait_until(lambda: not stack.run_containers(), 60, "the run containers removed")
 
@@ -62,7 +62,7 @@ def test_the_out_of_memory_verdict_holds_when_docker_no_longer_has_the_event(sta
     container, kept until the verdict, still says how it ended."""
     client = docker_client.from_env()
     with sales_from(stack, big_sales):
-        run_id = stack.launch("procesar_ventas", tags={"ventas/run_memory": "300m"})
+        run_id = stack.launch("procesar_ventas", tags={"stack/run_memory": "300m"})
         wait_until(lambda: stack.run(run_id)["status"] == "STARTED", 120, "the run started")
         container = client.containers.get(tags_of(stack.run(run_id))["docker/container_id"])
         stack.compose("pause", "daemon")

@@ -1,6 +1,7 @@
 """Upgrading Dagster keeps the history: a database written by an earlier release is migrated
 by the `migrate` step, and the current stack shows its runs and carries on."""
 
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,16 @@ ASSET_QUERY = """{ assetOrError(assetKey: {path: ["legado"]}) {
     ... on Asset { assetMaterializations { runId } } } }"""
 
 
-def schema_revision(stack) -> str:
+def sql(stack, query: str) -> str:
+    """What psql prints for `query` in the stack's database."""
     return stack.compose(
-        "exec",
-        "-T",
-        "postgres",
-        "sh",
-        "-c",
-        'psql -tA -U "$POSTGRES_USER" -d "$POSTGRES_DB" '
-        '-c "select version_num from alembic_version"',
-    ).stdout.strip()
+        "exec", "-T", "postgres", "sh", "-c",
+        f'psql -tA -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "{query}"',
+    ).stdout.strip()  # fmt: skip
+
+
+def schema_revision(stack) -> str:
+    return sql(stack, "select version_num from alembic_version")
 
 
 # 1.12 is the previous minor release, with the same schema as 1.13; 1.11 lacks two of 1.13's
@@ -61,6 +62,13 @@ def test_a_database_written_by_an_earlier_release_is_migrated_and_its_history_ke
             "--select",
             "legado",
         )
+        # What the migrate step of a stack before the stack package left: its mark, under the
+        # table's former name.
+        sql(
+            stack,
+            "create table ventas_migrate (fingerprint text, dagster text, migrated_at timestamptz);"
+            f" insert into ventas_migrate values ('an older image', '{release}', now())",
+        )
         return schema_revision(stack)
 
     with running_stack_on(
@@ -75,6 +83,9 @@ def test_a_database_written_by_an_earlier_release_is_migrated_and_its_history_ke
             f"schema revision written by {release}: {old_revision}; after migrate: {new_revision}"
         )
         assert (new_revision != old_revision) == migrates
+        # The mark is now the stack's own table's, and the former one gone.
+        assert sql(stack, "select dagster from stack_migrate") == version("dagster")
+        assert sql(stack, "select to_regclass('ventas_migrate') is null") == "t"
 
         (materialization,) = stack.graphql(ASSET_QUERY)["assetOrError"]["assetMaterializations"]
         assert stack.run(materialization["runId"])["status"] == "SUCCESS"

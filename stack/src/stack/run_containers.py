@@ -1,6 +1,6 @@
 """The daemon's care of run containers, beyond starting them (the run launcher) and watching
 them (run monitoring). The daemon is the one service that holds the Docker socket, and it
-never faces the network; deploy/daemon.py runs this beside dagster-daemon.
+never faces the network; stack.daemon runs this beside dagster-daemon.
 
 Every second (`RunContainers.tend`):
 - the container of a run being terminated (CANCELING: a user pressed Terminate, which only
@@ -35,8 +35,9 @@ from dataclasses import dataclass
 
 import docker
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-from dagster._core.storage.dagster_run import RunRecord
 from docker.errors import APIError, NotFound
+
+from stack.compat import RunRecord
 
 RUN_ID_LABEL = "dagster/run_id"
 STOP_GRACE_SECONDS = 15.0

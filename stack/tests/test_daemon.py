@@ -1,4 +1,4 @@
-"""deploy/daemon.py: the daemon's retry decision waits for a failed run's final status, and
+"""stack.daemon: the daemon's retry decision waits for a failed run's final status, and
 retries a run whose step failed on a lost database connection (but not on bad input).
 
 Dagster stores a RUN_FAILURE event and sets the run's status in two steps; some tests read
@@ -7,10 +7,8 @@ on a real (SQLite) instance and Dagster's own retry code, configured as dagster.
 No Docker.
 """
 
-import importlib.util
 import logging
 import time
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -25,11 +23,11 @@ from dagster._daemon.auto_run_reexecution.event_log_consumer import (
 )
 from dagster_shared.error import SerializableErrorInfo
 
-REPO = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("daemon_wrapper", REPO / "deploy" / "daemon.py")
-daemon = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(daemon)
-assert daemon.MOVED is None, f"Dagster moved what deploy/daemon.py patches: {daemon.MOVED!r}"
+from stack import compat, daemon
+
+assert compat.RETRIES_MOVED is None, (
+    f"Dagster moved what stack.daemon patches: {compat.RETRIES_MOVED!r}"
+)
 RETRIES = {
     "run_retries": {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False}
 }
@@ -73,7 +71,7 @@ def decide(decision, instance, run, workspace) -> None:
 
 
 def test_dagsters_own_decision_passes_over_a_run_read_between_the_two_steps(half_failed):
-    """Why deploy/daemon.py exists. If this fails, Dagster no longer has the race:
+    """Why stack.daemon exists. If this fails, Dagster no longer has the race:
     drop the wrapper and run `dagster-daemon run` directly."""
     instance, run, set_status, workspace = half_failed
     decide(daemon.decide_retries, instance, run, workspace)
@@ -95,8 +93,13 @@ def test_the_wrapper_waits_for_the_status_and_then_retries(half_failed):
 
 
 def test_the_wrapper_is_what_the_daemons_consumer_calls():
-    daemon.patch()
-    assert EventLogConsumerDaemon().handle_updated_runs_fns == [daemon.decide_retries_once_finished]
+    undo = daemon.patch()
+    try:
+        consumers = EventLogConsumerDaemon().handle_updated_runs_fns
+        assert consumers == [daemon.decide_retries_once_finished]
+    finally:
+        undo()
+    assert EventLogConsumerDaemon().handle_updated_runs_fns == [daemon.decide_retries]
 
 
 def entry(run, event: DagsterEvent) -> EventLogEntry:
@@ -173,7 +176,7 @@ def step_failed():
 
 
 def test_dagster_does_not_retry_a_step_that_lost_the_database(step_failed):
-    """Why deploy/daemon.py retries such runs. If this fails, Dagster retries them itself."""
+    """Why stack.daemon retries such runs. If this fails, Dagster retries them itself."""
     instance, failed_run, workspace = step_failed
     run = failed_run("OperationalError")
     assert run.tags[WILL_RETRY_TAG] == "false"

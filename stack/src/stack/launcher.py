@@ -1,13 +1,14 @@
 """Dagster's DockerRunLauncher, with limits on every run container, termination without the
 Docker socket, and a dead run worker judged by what it left (dagster.yaml names it as the run
-launcher; both images carry it).
+launcher; every image has it, with the stack package).
 
 - Each run container gets a memory, CPU and process ceiling: the launcher's `memory`, `cpus`
   and `pids` (DAGSTER_RUN_MEMORY and DAGSTER_RUN_CPUS in .env), or, for one job, its tags
-  `ventas/run_memory` and `ventas/run_cpus`. One run that eats all memory then fails alone,
-  instead of taking the host down with the database and the UI.
+  `stack/run_memory` and `stack/run_cpus` (the names before, `ventas/run_memory` and
+  `ventas/run_cpus`, are read too). One run that eats all memory then fails alone, instead of
+  taking the host down with the database and the UI.
 - Terminating a run marks it CANCELING, and nothing more: the daemon, the one service with
-  the Docker socket, stops the container (run_containers.py). The webserver, which the
+  the Docker socket, stops the container (stack.run_containers). The webserver, which the
   network reaches, needs no Docker API for it.
 - A run whose container died is judged by run monitoring (in the daemon) from the container,
   which stays until the daemon removes it after the verdict:
@@ -24,18 +25,25 @@ import time
 from datetime import datetime
 from typing import Any
 
-from dagster import DagsterEvent, DagsterEventType, Field, IntSource, StringSource
-from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
-from dagster._core.storage.dagster_run import DagsterRun
-from dagster._core.storage.tags import MAX_RETRIES_TAG
+from dagster import DagsterEvent, DagsterEventType, DagsterRun, Field, IntSource, StringSource
 from dagster_docker import DockerRunLauncher
 from dagster_docker.container_context import DockerContainerContext
 from dagster_docker.docker_run_launcher import DOCKER_CONTAINER_ID_TAG
 
-from ventas_limits import Limits
+from stack.compat import (
+    MAX_RETRIES_TAG,
+    CheckRunHealthResult,
+    WorkerStatus,
+    docker_client,
+    launcher_instance,
+    run_container,
+)
+from stack.limits import Limits
 
-MEMORY_TAG = "ventas/run_memory"
-CPUS_TAG = "ventas/run_cpus"
+MEMORY_TAG = "stack/run_memory"
+CPUS_TAG = "stack/run_cpus"
+# What the tags were called when the stack's code lived in the ventas location: still read.
+FORMER_TAGS = {MEMORY_TAG: "ventas/run_memory", CPUS_TAG: "ventas/run_cpus"}
 # How far back an out-of-memory kill is looked for in Docker's events (monitoring notices a
 # dead run within seconds; Docker keeps its recent events in memory).
 EVENTS_WINDOW_SECONDS = 3600
@@ -74,15 +82,15 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
 
     def limits_for(self, run: DagsterRun) -> Limits:
         """The run's limits: its job's tags where it has them, else the launcher's."""
+        memory, memory_tag = _tag(run, MEMORY_TAG)
+        cpus, cpus_tag = _tag(run, CPUS_TAG)
         return Limits.parse(
-            run.tags.get(MEMORY_TAG, self.limits.memory),
-            run.tags.get(CPUS_TAG, str(self.limits.cpus)),
+            memory or self.limits.memory,
+            cpus or str(self.limits.cpus),
             self.limits.pids,
             {
-                "memory": f"the tag {MEMORY_TAG}"
-                if MEMORY_TAG in run.tags
-                else "DAGSTER_RUN_MEMORY",
-                "cpus": f"the tag {CPUS_TAG}" if CPUS_TAG in run.tags else "DAGSTER_RUN_CPUS",
+                "memory": f"the tag {memory_tag}" if memory else "DAGSTER_RUN_MEMORY",
+                "cpus": f"the tag {cpus_tag}" if cpus else "DAGSTER_RUN_CPUS",
             },
         )
 
@@ -92,13 +100,17 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         )
         return super().get_container_context(dagster_run).merge(limits)
 
+    @property
+    def dagster_instance(self):
+        return launcher_instance(self)
+
     def terminate(self, run_id: str) -> bool:
         """Ask for the run to end: it becomes CANCELING, and the daemon stops its container
-        within a second or two (run_containers.py); its run worker then records it CANCELED."""
-        run = self._instance.get_run_by_id(run_id)
+        within a second or two (stack.run_containers); its run worker then records it CANCELED."""
+        run = self.dagster_instance.get_run_by_id(run_id)
         if not run or run.is_finished:
             return False
-        self._instance.report_run_canceling(
+        self.dagster_instance.report_run_canceling(
             run, "Termination requested: the daemon stops the run's container."
         )
         return True
@@ -110,7 +122,7 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         if self._every_step_done(run):
             # Reported here, first: run monitoring then sees the run's status changed, and
             # leaves it as it is.
-            self._instance.report_dagster_event(
+            self.dagster_instance.report_dagster_event(
                 DagsterEvent(
                     event_type_value=DagsterEventType.RUN_SUCCESS.value,
                     job_name=run.job_name,
@@ -129,8 +141,8 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
             return CheckRunHealthResult(WorkerStatus.RUNNING, msg="killed; judged at the next look")
         if oom:
             limit = self.limits_for(run).memory
-            self._instance.add_run_tags(run.run_id, {MAX_RETRIES_TAG: "0"})
-            self._instance.report_run_failed(
+            self.dagster_instance.add_run_tags(run.run_id, {MAX_RETRIES_TAG: "0"})
+            self.dagster_instance.report_run_failed(
                 run,
                 (
                     f"Out of memory: the run used all of its memory limit of {limit} and was "
@@ -145,20 +157,20 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         """Whether every step of the run's plan has succeeded (or was skipped), by its events."""
         if not run.execution_plan_snapshot_id:
             return False
-        plan = self._instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        plan = self.dagster_instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
         if any(step.kind.value != "COMPUTE" for step in plan.steps):  # mapped: keys unknown
             return False
         planned = set(plan.step_keys_to_execute or [step.key for step in plan.steps])
         done = {
             record.event_log_entry.step_key
-            for record in self._instance.get_records_for_run(
+            for record in self.dagster_instance.get_records_for_run(
                 run.run_id, of_type=DONE_STEP_EVENTS
             ).records
         }
         return bool(planned) and planned <= done
 
     def _container_state(self, run: DagsterRun) -> dict:
-        container = self._get_container(run)
+        container = run_container(self, run)
         return (container.attrs.get("State") or {}) if container else {}
 
     def _oom_event(self, run: DagsterRun) -> bool:
@@ -166,7 +178,7 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         container_id = run.tags.get(DOCKER_CONTAINER_ID_TAG)
         if not container_id:
             return False
-        client = self._get_client(self.get_container_context(run))
+        client = docker_client(self, self.get_container_context(run))
         now = int(time.time())
         events = client.events(
             since=now - EVENTS_WINDOW_SECONDS,
@@ -186,3 +198,11 @@ def _ended_within(state: dict, seconds: float) -> bool:
     except ValueError:
         return False
     return time.time() - ended.timestamp() < seconds
+
+
+def _tag(run: DagsterRun, name: str) -> tuple[str | None, str]:
+    """A limit's tag on the run, under its name or its former one, and the name it had."""
+    for tag in (name, FORMER_TAGS[name]):
+        if tag in run.tags:
+            return run.tags[tag], tag
+    return None, name

@@ -1,14 +1,14 @@
-"""deploy/ventas_launcher.py without Docker: the limits each run container gets, from the
+"""stack.launcher without Docker: the limits each run container gets, from the
 settings or from its job's tags; termination that only marks the run; the events that say every
 step of a run was done. (Out-of-memory kills and runs killed after their last step, in Docker:
 tests/e2e/test_limits.py, tests/e2e/test_run_lifecycle.py.)"""
 
 import dagster as dg
 import pytest
-from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+from dagster import DagsterRun, DagsterRunStatus
 
-from ventas_launcher import LimitedDockerRunLauncher
-from ventas_limits import LimitError
+from stack.launcher import LimitedDockerRunLauncher
+from stack.limits import LimitError
 
 
 def launcher(**config) -> LimitedDockerRunLauncher:
@@ -30,14 +30,21 @@ def test_every_run_container_gets_the_settings_limits():
     }
 
 
-def test_a_jobs_tags_override_the_limits():
-    given = kwargs_for(launcher(), {"ventas/run_memory": "6G", "ventas/run_cpus": "2"})
+@pytest.mark.parametrize("prefix", ["stack", "ventas"])  # ventas/: their names before
+def test_a_jobs_tags_override_the_limits(prefix):
+    given = kwargs_for(launcher(), {f"{prefix}/run_memory": "6G", f"{prefix}/run_cpus": "2"})
     assert (given["mem_limit"], given["memswap_limit"], given["nano_cpus"]) == ("6g", "6g", 2e9)
 
 
-def test_a_bad_tag_is_named_with_the_fix():
-    with pytest.raises(LimitError, match=r"the tag ventas/run_memory='mucha' is not a memory size"):
-        kwargs_for(launcher(), {"ventas/run_memory": "mucha"})
+def test_the_tags_new_name_wins_over_the_former():
+    given = kwargs_for(launcher(), {"stack/run_memory": "3g", "ventas/run_memory": "6g"})
+    assert given["mem_limit"] == "3g"
+
+
+@pytest.mark.parametrize("tag", ["stack/run_memory", "ventas/run_memory"])
+def test_a_bad_tag_is_named_with_the_fix(tag):
+    with pytest.raises(LimitError, match=rf"the tag {tag}='mucha' is not a memory size"):
+        kwargs_for(launcher(), {tag: "mucha"})
 
 
 def test_a_bad_setting_is_named_with_the_fix():
@@ -47,7 +54,7 @@ def test_a_bad_setting_is_named_with_the_fix():
 
 LAUNCHER = {
     "run_launcher": {
-        "module": "ventas_launcher",
+        "module": "stack.launcher",
         "class": "LimitedDockerRunLauncher",
         "config": {"memory": "2g", "cpus": "1.5"},
     }

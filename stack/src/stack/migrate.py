@@ -1,5 +1,6 @@
-"""The one-shot `migrate` service: check the instance's configuration, then bring Dagster's
-schema up to date. The webserver and the daemon start only once it has succeeded.
+"""The one-shot `migrate` service (`stack-migrate`): check the instance's configuration, then
+bring Dagster's schema up to date. The webserver and the daemon start only once it has
+succeeded.
 
 A bad setting, a Postgres that refuses the password or cannot be reached, or an invalid
 dagster.yaml ends here in one line that says what is wrong and how to fix it, instead of a
@@ -8,10 +9,11 @@ stack trace in a service that restarts forever.
 Once it has migrated a database, it records there what did it: Dagster's release and the
 files that configure the instance (the fingerprint). When the next start finds the same,
 which is every restart of the same images, there is nothing to load or migrate: it ends
-without importing Dagster, a second or two sooner for the UI.
+without importing Dagster, a second or two sooner for the UI. The mark is kept in the table
+`stack_migrate` (`ventas_migrate` before the stack's code had a package of its own: read, then
+replaced).
 """
 
-import glob
 import hashlib
 import importlib
 import os
@@ -20,10 +22,11 @@ import sys
 import threading
 import time
 from importlib.metadata import version
+from pathlib import Path
 
 import psycopg2
 
-import ventas_limits
+from stack import limits
 
 POSTGRES_SETTINGS = (
     "DAGSTER_POSTGRES_HOST",
@@ -39,6 +42,8 @@ STARTING = ("Connection refused", "the database system is starting up", "shuttin
 POSTGRES_WAIT_SECONDS = 60
 # The instance's configuration, where Dagster reads it.
 CONFIG = os.path.join(os.environ.get("DAGSTER_HOME", "."), "dagster.yaml")
+MARK_TABLE = "stack_migrate"
+FORMER_MARK_TABLE = "ventas_migrate"
 
 
 def fail(message: str) -> None:
@@ -62,10 +67,10 @@ def check_settings() -> None:
         fail(f"DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole number of runs (-1: no limit).")
     memory, cpus = (os.environ[name] for name in LIMIT_SETTINGS)
     try:
-        ventas_limits.Limits.parse(
+        limits.Limits.parse(
             memory, cpus, pids=1, where={"memory": LIMIT_SETTINGS[0], "cpus": LIMIT_SETTINGS[1]}
         )
-    except ventas_limits.LimitError as error:
+    except limits.LimitError as error:
         fail(str(error))
 
 
@@ -112,38 +117,39 @@ def connect():
 
 
 def fingerprint() -> str:
-    """Dagster's release and the instance's configuration files, as this image has them."""
+    """Dagster's release and the instance's configuration, as this image has them: dagster.yaml
+    and the stack package, whose modules it names (storage, run launcher)."""
     digest = hashlib.sha256()
     for package in ("dagster", "dagster-postgres"):
         digest.update(f"{package}=={version(package)}\n".encode())
-    # The modules dagster.yaml names (storage, run launcher) sit beside ventas_limits.
-    modules = glob.glob(os.path.join(os.path.dirname(ventas_limits.__file__), "*.py"))
-    for path in [CONFIG, *sorted(modules)]:
-        with open(path, "rb") as f:
-            digest.update(path.encode() + b"\0" + f.read() + b"\0")
+    modules = sorted(Path(limits.__file__).parent.glob("*.py"))
+    for path in [Path(CONFIG), *modules]:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def migrated_with(connection, mark: str) -> bool:
     """Whether the last migration of this database was by an image with this fingerprint."""
     with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass('ventas_migrate') IS NOT NULL")
-        if not cursor.fetchone()[0]:
-            return False
-        cursor.execute("SELECT fingerprint = %s FROM ventas_migrate", (mark,))
-        return bool((cursor.fetchone() or [False])[0])
+        for table in (MARK_TABLE, FORMER_MARK_TABLE):
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+            if cursor.fetchone()[0]:
+                cursor.execute(f"SELECT fingerprint = %s FROM {table}", (mark,))
+                return bool((cursor.fetchone() or [False])[0])
+    return False
 
 
 def record(connection, mark: str) -> None:
     with connection, connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TABLE IF NOT EXISTS ventas_migrate ("
+            f"CREATE TABLE IF NOT EXISTS {MARK_TABLE} ("
             "fingerprint text NOT NULL, dagster text NOT NULL, migrated_at timestamptz NOT NULL)"
         )
-        cursor.execute("DELETE FROM ventas_migrate")
+        cursor.execute(f"DELETE FROM {MARK_TABLE}")
         cursor.execute(
-            "INSERT INTO ventas_migrate VALUES (%s, %s, now())", (mark, version("dagster"))
+            f"INSERT INTO {MARK_TABLE} VALUES (%s, %s, now())", (mark, version("dagster"))
         )
+        cursor.execute(f"DROP TABLE IF EXISTS {FORMER_MARK_TABLE}")
 
 
 def migrate() -> None:
@@ -160,7 +166,7 @@ def migrate() -> None:
     print("migrate: the instance's schema is up to date.", flush=True)
 
 
-if __name__ == "__main__":
+def main() -> None:
     check_settings()
     postgres = connect()
     mark = fingerprint()

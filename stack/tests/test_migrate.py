@@ -1,5 +1,5 @@
-"""deploy/migrate.py, the migrate service's script: a bad setting is named before anything
-connects. (With a database, in Docker: tests/e2e/test_config_errors.py.)"""
+"""stack.migrate, the migrate service's command (stack-migrate): a bad setting is named before
+anything connects. (With a database, in Docker: tests/e2e/test_config_errors.py.)"""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-MIGRATE = Path(__file__).resolve().parents[2] / "deploy" / "migrate.py"
+MIGRATE = Path(sys.executable).with_name("stack-migrate")
 SETTINGS = {
     "DAGSTER_POSTGRES_HOST": "postgres",
     "DAGSTER_POSTGRES_USER": "dagster",
@@ -21,10 +21,10 @@ SETTINGS = {
 
 
 def migrate_with(**changes: str | None) -> subprocess.CompletedProcess:
-    """The migrate step's own script, run here with these settings changed (None: unset)."""
+    """The migrate step's own command, run here with these settings changed (None: unset)."""
     env = {**SETTINGS, **changes, "PATH": os.environ["PATH"]}
     return subprocess.run(
-        [sys.executable, str(MIGRATE)],
+        [str(MIGRATE)],
         text=True,
         capture_output=True,
         timeout=60,

@@ -1,6 +1,7 @@
 """The memory, CPU and process limits of run containers, from their written form: what the run
-launcher (ventas_launcher.py), the migrate step and the Helm values (kubernetes/values.py)
-check. Plain Python, so that checking a setting does not import Dagster."""
+launcher (stack.launcher), the migrate step (stack.migrate) and the Helm values
+(deploy/kubernetes/values.py) check. Plain Python, so that checking a setting does not import
+Dagster."""
 
 from __future__ import annotations
 

@@ -26,9 +26,9 @@ the daemon starts unpatched, with a warning: stock behaviour, not a crash loop.
 3. Beside dagster-daemon, a thread looks after the run containers every second: it stops
    those of runs being terminated and removes those of ended runs; when the daemon is told to
    stop, the runs in flight are canceled and their containers stopped and removed before it
-   exits (run_containers.py).
+   exits (stack.run_containers).
 
-Arguments are dagster-daemon's own.
+`stack-daemon` runs it; its arguments are dagster-daemon's own.
 """
 
 import importlib.metadata
@@ -36,23 +36,19 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 
-try:
-    from dagster._core.events import DagsterEventType, RunFailureReason
-    from dagster._core.execution.retries import auto_reexecution_should_retry_run
-    from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
-    from dagster._core.storage.tags import (
-        RETRY_ON_ASSET_OR_OP_FAILURE_TAG,
-        RUN_FAILURE_REASON_TAG,
-        WILL_RETRY_TAG,
-    )
-    from dagster._daemon.auto_run_reexecution import event_log_consumer
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-    decide_retries = event_log_consumer.consume_new_runs_for_automatic_reexecution
-    MOVED = None
-except (ImportError, AttributeError) as error:
-    MOVED = error
+from stack import compat
+from stack.run_containers import RunContainers
 
+# Dagster's own retry decision, which the patched consumer hands the settled runs to.
+decide_retries = (
+    compat.event_log_consumer.consume_new_runs_for_automatic_reexecution
+    if compat.RETRIES_MOVED is None
+    else None
+)
 SETTLE_SECONDS = 5.0
 # What a lost connection to the instance's database raises (SQLAlchemy, psycopg2, and
 # dagster-postgres once its connection retries are spent).
@@ -80,16 +76,17 @@ def retry_database_failures(instance, records, logger):
         run = record.dagster_run
         if (
             run.status == DagsterRunStatus.FAILURE
-            and run.tags.get(WILL_RETRY_TAG) != "true"  # "false", or none if its writer died
-            and run.tags.get(RUN_FAILURE_REASON_TAG) == RunFailureReason.STEP_FAILURE.value
+            and run.tags.get(compat.WILL_RETRY_TAG) != "true"  # "false", or none if its writer died
+            and run.tags.get(compat.RUN_FAILURE_REASON_TAG)
+            == compat.RunFailureReason.STEP_FAILURE.value
             and lost_the_database(instance, run)
         ):
             # Dagster's own count of retries, as if step failures were retried.
-            as_infrastructure = run.with_tags({RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "true"})
-            if auto_reexecution_should_retry_run(
-                instance, as_infrastructure, RunFailureReason.STEP_FAILURE
+            as_infrastructure = run.with_tags({compat.RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "true"})
+            if compat.auto_reexecution_should_retry_run(
+                instance, as_infrastructure, compat.RunFailureReason.STEP_FAILURE
             ):
-                instance.add_run_tags(run.run_id, {WILL_RETRY_TAG: "true"})
+                instance.add_run_tags(run.run_id, {compat.WILL_RETRY_TAG: "true"})
                 instance.report_engine_event(
                     "A step failed because the connection to the instance's database was lost "
                     "(Postgres restarting?), not because of the run's code or data: retrying.",
@@ -113,7 +110,9 @@ def recorded(run, retries_enabled: bool) -> bool:
     if not run.is_finished:
         return False
     return (
-        not retries_enabled or run.status != DagsterRunStatus.FAILURE or WILL_RETRY_TAG in run.tags
+        not retries_enabled
+        or run.status != DagsterRunStatus.FAILURE
+        or compat.WILL_RETRY_TAG in run.tags
     )
 
 
@@ -136,12 +135,21 @@ def decide_retries_once_finished(workspace_process_context, run_records, logger)
         for record in instance.get_run_records(filters=RunsFilter(run_ids=pending)):
             records[record.dagster_run.run_id] = record
     settled = retry_database_failures(instance, list(records.values()), logger)
+    assert decide_retries is not None  # patched in only where Dagster has it
     yield from decide_retries(workspace_process_context, settled, logger)
 
 
-def patch() -> None:
-    """Make the daemon's event-log consumer decide with decide_retries_once_finished."""
-    event_log_consumer.consume_new_runs_for_automatic_reexecution = decide_retries_once_finished
+def patch() -> Callable[[], None]:
+    """Make the daemon's event-log consumer decide with decide_retries_once_finished; returns
+    what undoes it."""
+    consumer = compat.event_log_consumer
+    consumer.consume_new_runs_for_automatic_reexecution = decide_retries_once_finished
+
+    def undo() -> None:
+        assert decide_retries is not None
+        consumer.consume_new_runs_for_automatic_reexecution = decide_retries
+
+    return undo
 
 
 def dagster_daemon_main():
@@ -150,21 +158,17 @@ def dagster_daemon_main():
     return entry_point.load()
 
 
-if __name__ == "__main__":
-    if MOVED is None:
+def main() -> None:
+    if compat.RETRIES_MOVED is None:
         patch()
     else:
         warnings.warn(
-            f"deploy/daemon.py: Dagster's run-retry internals moved ({MOVED!r}); "
+            f"stack.daemon: Dagster's run-retry internals moved ({compat.RETRIES_MOVED!r}); "
             "starting dagster-daemon without the retry fixes: a run that fails while the "
             "daemon reads it, or on a lost database connection, may not be retried. Update "
-            "or remove those fixes in deploy/daemon.py.",
+            "stack/compat.py and stack/daemon.py.",
             stacklevel=1,
         )
-    from dagster import DagsterInstance
-
-    from run_containers import RunContainers
-
     containers = RunContainers(DagsterInstance.get())
     stopping = threading.Event()
     threading.Thread(target=containers.watch, args=(stopping,), daemon=True).start()

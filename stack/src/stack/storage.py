@@ -1,5 +1,5 @@
 """Dagster's Postgres storage, with each process's connections kept open and checked before use
-(dagster.yaml names it as the storage; both images carry it).
+(dagster.yaml names it as the storage; every image has it, with the stack package).
 
 Outside the webserver, dagster-postgres opens a new connection for every query, and a run
 writes each of its events with a query of its own: about 50 connections for the sample's
@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import pg_url_from_config
 from sqlalchemy import event, exc
 from sqlalchemy.pool import Pool
+
+from stack.compat import ConfigurableClassData
 
 # For threads that query at once (the daemon's), beyond the connection kept open.
 MAX_OVERFLOW = 20

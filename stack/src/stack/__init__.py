@@ -1,0 +1,1 @@
+"""What serves every code location of the stack (see pyproject.toml)."""

@@ -1,0 +1,62 @@
+"""stack.compat: one canary for each piece of Dagster's private API the stack uses. A failure
+here after an upgrade names what moved; stack/compat.py is the one file to change."""
+
+import inspect
+
+import dagster as dg
+from dagster_docker import DockerRunLauncher
+
+from stack import compat
+
+
+def test_the_tags_the_launcher_and_the_daemon_write_have_the_names_dagster_reads():
+    assert compat.MAX_RETRIES_TAG == "dagster/max_retries"
+    assert compat.WILL_RETRY_TAG == "dagster/will_retry"
+    assert compat.RUN_FAILURE_REASON_TAG == "dagster/failure_reason"
+    assert compat.RETRY_ON_ASSET_OR_OP_FAILURE_TAG == "dagster/retry_on_asset_or_op_failure"
+
+
+def test_the_retry_decision_the_daemon_patches_is_where_it_was():
+    assert compat.RETRIES_MOVED is None
+    consumer = compat.event_log_consumer
+    assert callable(consumer.consume_new_runs_for_automatic_reexecution)
+    parameters = list(inspect.signature(compat.auto_reexecution_should_retry_run).parameters)
+    assert parameters[:3] == ["instance", "run", "run_failure_reason"]
+    assert compat.RunFailureReason.STEP_FAILURE.value == "STEP_FAILURE"
+
+
+def test_a_run_worker_health_result_has_the_statuses_the_launcher_returns():
+    statuses = {status.name for status in compat.WorkerStatus}
+    assert {"RUNNING", "SUCCESS", "FAILED", "NOT_FOUND"} <= statuses
+    result = compat.CheckRunHealthResult(compat.WorkerStatus.RUNNING, msg="m")
+    assert (result.status, result.msg) == (compat.WorkerStatus.RUNNING, "m")
+
+
+def test_a_run_record_has_its_run_and_its_end():
+    assert {"dagster_run", "end_time"} <= set(compat.RunRecord.__annotations__)
+
+
+def test_docker_run_launchers_own_members_are_there():
+    with dg.instance_for_test() as instance:
+        launcher = DockerRunLauncher()
+        launcher.register_instance(instance)
+        assert compat.launcher_instance(launcher) is instance
+    assert list(inspect.signature(DockerRunLauncher._get_client).parameters) == [
+        "self",
+        "container_context",
+    ]
+    assert list(inspect.signature(DockerRunLauncher._get_container).parameters) == [
+        "self",
+        "run",
+    ]
+
+
+def test_the_storage_is_configured_from_config_class_data():
+    data = compat.ConfigurableClassData("stack.storage", "PooledPostgresStorage", "{}")
+    assert (data.module_name, data.class_name) == ("stack.storage", "PooledPostgresStorage")
+
+
+def test_the_default_tick_retention_is_read_per_kind_of_instigator():
+    for kind in (compat.InstigatorType.SCHEDULE, compat.InstigatorType.SENSOR):
+        retention = compat.get_default_tick_retention_settings(kind)
+        assert {status.value for status in retention} >= {"SKIPPED", "SUCCESS", "FAILURE"}
