@@ -104,7 +104,7 @@ DEPLOY_ASSETS = '''import time
 import dagster as dg
 import pandas as pd
 
-from ventas.resources import DataDirectory
+from locationkit.data import DataDirectory
 
 VERSION = "v1"
 
@@ -115,10 +115,10 @@ def version_desplegada() -> pd.DataFrame:
 
 
 @dg.asset(group_name="despliegue")
-def espera_lenta(sales_data: DataDirectory) -> pd.DataFrame:
+def espera_lenta(data_dir: DataDirectory) -> pd.DataFrame:
     """Runs until the test lets it finish (or ten minutes pass)."""
     deadline = time.monotonic() + 600
-    while not sales_data.file("seguir").exists() and time.monotonic() < deadline:
+    while not data_dir.file("seguir").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     return pd.DataFrame({"version": [VERSION]})
 '''

@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 
 import ventas.definitions
-from ventas.io_manager import ParquetIOManager
-from ventas.resources import IN_MEMORY, DataDirectory
+from locationkit.data import DataDirectory
+from ventas.io_manager import IN_MEMORY, ParquetIOManager
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -37,7 +37,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def resources(data_dir: Path) -> dict:
     return {
-        "sales_data": DataDirectory(path=str(data_dir)),
+        "data_dir": DataDirectory(path=str(data_dir)),
         "io_manager": ParquetIOManager(base_dir=str(data_dir)),
         IN_MEMORY: dg.InMemoryIOManager(),
     }

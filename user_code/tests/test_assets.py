@@ -188,7 +188,7 @@ def test_the_checks_hold_a_batch_of_a_column_not_the_column(data_dir, resources)
     column_bytes = raw.column("precio").nbytes
     table = Table(data_dir / "raw.parquet")
     for check in (precio_no_negativo, cantidad_entera_positiva):
-        result, peak = with_arrow_peak(check, table, resources["sales_data"])
+        result, peak = with_arrow_peak(check, table, resources["data_dir"])
         assert result.passed
         assert 0 < peak < column_bytes / 4, check.__name__
 

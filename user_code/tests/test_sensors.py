@@ -7,8 +7,8 @@ import time
 
 import dagster as dg
 
+from locationkit.data import DataDirectory
 from ventas.defs.entrantes.assets import archivos_entrantes
-from ventas.resources import DataDirectory
 
 HEADER = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
 
@@ -28,7 +28,7 @@ def evaluate(defs, instance, data_dir, cursor=None) -> dg.SensorResult:
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
-        resources={"sales_data": DataDirectory(path=str(data_dir))},
+        resources={"data_dir": DataDirectory(path=str(data_dir))},
     )
     return defs.resolve_sensor_def("ventas_entrantes_sensor")(context)
 
@@ -93,7 +93,7 @@ def archive(defs, instance, data_dir, result) -> None:
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         dagster_event=success.dagster_event,
-        resources={"sales_data": DataDirectory(path=str(data_dir))},
+        resources={"data_dir": DataDirectory(path=str(data_dir))},
     )
     defs.resolve_sensor_def("archivar_ventas_entrantes")(context)
 

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ventas import tables
-from ventas.tables import Batches, Table, remove_leftovers, write_parquet
+from ventas.tables import Batches, Table, write_parquet
 
 
 def frames(*sizes: int):
@@ -168,58 +167,3 @@ def test_null_counts_come_from_the_file_statistics(tmp_path):
     path = tmp_path / "t.parquet"
     write_parquet(pd.DataFrame({"a": [1.0, None, None], "b": ["x", None, "z"]}), path)
     assert Table(path).null_counts() == {"a": 2, "b": 1}
-
-
-WRITER = """
-import sys, time
-from pathlib import Path
-import numpy as np
-import pandas as pd
-from ventas import tables
-from ventas.tables import Batches, write_parquet
-
-def slow():
-    while True:  # until killed
-        yield pd.DataFrame({"total": [1.0]})
-        time.sleep(0.05)
-
-write_parquet(Batches(slow), Path(sys.argv[1]))
-"""
-
-
-def writer_of(path) -> subprocess.Popen:
-    """Another process writing `path` forever, as a run does until it is killed."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path)],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    wait_for = time.monotonic() + 60
-    while not list(path.parent.glob(f".{path.name}.*.tmp")):
-        assert process.poll() is None and time.monotonic() < wait_for, "the writer did not start"
-        time.sleep(0.05)
-    return process
-
-
-def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
-    path = tmp_path / "t.parquet"
-    killed = writer_of(path)
-    killed.kill()
-    killed.wait()
-    (leftover,) = tmp_path.glob(".t.parquet.*.tmp")
-
-    write_parquet(pd.DataFrame({"total": [2.0]}), path)
-    assert not leftover.exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
-
-
-def test_a_live_writers_temporary_file_is_left_alone(tmp_path):
-    path = tmp_path / "t.parquet"
-    alive = writer_of(path)
-    try:
-        (in_use,) = tmp_path.glob(".t.parquet.*.tmp")
-        assert remove_leftovers(path) == []
-        write_parquet(pd.DataFrame({"total": [2.0]}), path)
-        assert in_use.exists()
-    finally:
-        alive.kill()
-        alive.wait()

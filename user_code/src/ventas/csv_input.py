@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ventas.errors import UserError
+from locationkit.failures import UserError
 
 VENTAS_COLUMNS: Mapping[str, pa.DataType] = {
     "fecha": pa.date32(),

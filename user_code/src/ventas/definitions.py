@@ -5,8 +5,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from ventas.io_manager import ParquetIOManager
-from ventas.resources import IN_MEMORY, DataDirectory
+from locationkit.data import DataDirectory
+from ventas.io_manager import IN_MEMORY, ParquetIOManager
 from ventas.settings import Settings
 
 
@@ -15,7 +15,7 @@ def defs() -> dg.Definitions:
     data_dir = Settings.from_env().data_dir
     project = dg.Definitions(
         resources={
-            "sales_data": DataDirectory(path=data_dir),
+            "data_dir": DataDirectory(path=data_dir),
             "io_manager": ParquetIOManager(base_dir=data_dir),
             IN_MEMORY: dg.InMemoryIOManager(),
         },

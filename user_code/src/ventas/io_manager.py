@@ -1,4 +1,5 @@
-"""A parquet I/O manager: every asset's output is a parquet file under the data directory."""
+"""The I/O managers: every asset's output a parquet file under the data directory; the
+tutorial's ops' DataFrames passed in memory (IN_MEMORY), nothing stored."""
 
 import os
 from pathlib import Path
@@ -6,8 +7,12 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from ventas.failures import reported, user_failure
+from locationkit.data import output_path
+from locationkit.failures import reported, user_failure
 from ventas.tables import Batches, Frame, Table, WriteSummary, write_parquet
+
+# The I/O manager of the tutorial's ops: DataFrames passed in memory, nothing stored.
+IN_MEMORY = "in_memory_io_manager"
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -29,7 +34,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         return self._partition_dir(context).with_suffix(".parquet")
 
     def _partition_dir(self, context: dg.OutputContext | dg.InputContext) -> Path:
-        return Path(self.base_dir, "output", *context.asset_key.path)
+        return output_path(self.base_dir, context.asset_key.path).with_suffix("")
 
     def handle_output(self, context: dg.OutputContext, obj: Frame | Batches) -> None:
         # Batches are read while they are written: bad input shows up here, not in the asset.

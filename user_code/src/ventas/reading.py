@@ -4,8 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from locationkit.failures import reported
 from ventas.csv_input import VENTAS_COLUMNS, inspect_csv, stream_csv
-from ventas.failures import reported
 from ventas.tables import Batches
 
 

@@ -14,20 +14,16 @@ import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import dagster as dg
 
+from locationkit.data import data_dir_from
+from locationkit.failures import SettingError
 from ventas.alerts import SmtpServer
-from ventas.errors import UserError
 
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
-
-
-class SettingError(UserError):
-    """An environment variable with a value the code location cannot use."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +72,7 @@ class Settings:
             )
         alerts = alert_settings(get)
         return cls(
-            # By default the data/ folder of this checkout, beside user_code/.
-            data_dir=get("VENTAS_DATA_DIR", Path(__file__).resolve().parents[3] / "data"),
+            data_dir=data_dir_from(environ),
             timezone=timezone,
             automation_on=automation in TRUE,
             # Dagster itself rejects an invalid cron expression, naming it.

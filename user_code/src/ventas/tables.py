@@ -14,13 +14,8 @@ once.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import glob
-import os
 import queue
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +25,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from locationkit.files import replacing
 
 # A run holds about a row group and two batches of a table at once: small enough that a run
 # of 10M sales peaks at about 440 MB, large enough to cost no speed (docs/benchmarks.md).
@@ -185,117 +182,93 @@ def write_parquet(
     and compression overlap. The schema is the first batch's (or `schema`);
     later batches are cast to it, and one that cannot be cast stops the write.
     """
-    with _temporary_file_for(path) as tmp:
-        return _write(data, path, tmp, schema)
-
-
-def _write(data: Frame | Batches, path: Path, tmp: Path, schema: pa.Schema | None) -> WriteSummary:
     batches = data if isinstance(data, Batches) else [data]
-    pending: queue.Queue = queue.Queue(maxsize=QUEUED_BATCHES)
-    failure: list[BaseException] = []
-    writer: pq.ParquetWriter | None = None
-
-    def consume() -> None:
-        nonlocal writer
-        group: list[pa.Table] = []
-        ended = False
-        try:
-            while True:
-                table = pending.get()
-                ended = table is None
-                if table is not None and table.num_rows:
-                    group.append(table)
-                # Row groups of ROW_GROUP_ROWS, the last one excepted: reading many small ones
-                # is slower. What is left over waits for the next batches.
-                if group and (table is None or sum(t.num_rows for t in group) >= ROW_GROUP_ROWS):
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, group[0].schema)
-                    whole = pa.concat_tables(group)
-                    cut = whole.num_rows
-                    if table is not None:
-                        cut -= cut % ROW_GROUP_ROWS
-                    writer.write_table(whole.slice(0, cut), row_group_size=ROW_GROUP_ROWS)
-                    group = [whole.slice(cut)] if cut < whole.num_rows else []
-                if table is None:
-                    return
-        except BaseException as error:  # noqa: BLE001 - re-raised on the calling thread
-            failure.append(error)
-            # Unblock the producer, unless it is done: the last row group is written after the
-            # end of the batches, and a failure there (a full disk) would wait here for ever.
-            while not ended and pending.get() is not None:
-                pass
-
     rows = 0
     head: list[pa.Table] = []  # the first rows, for the preview
-    thread = threading.Thread(target=consume, name=f"write {path.name}", daemon=True)
-    thread.start()
-    try:
-        try:
-            for batch in batches:
-                table = _to_arrow(batch, schema)
-                schema = table.schema
-                if rows < PREVIEW_ROWS:
-                    head.append(table.slice(0, PREVIEW_ROWS - rows))
-                rows += table.num_rows
-                if failure:
-                    break
-                pending.put(table)
-        finally:
-            pending.put(None)
-            thread.join()
-        if failure:
-            raise failure[0]
-        if writer is None:  # no batch at all: an empty table
-            if schema is None:
-                raise ValueError(f"nothing to write to {path}: no batches and no schema")
-            writer = pq.ParquetWriter(tmp, schema)
-        writer.close()
-        os.replace(tmp, path)
-    finally:
-        if writer is not None:
-            writer.close()
-    assert schema is not None  # the first batch's, or the one given
+    with replacing(path) as tmp, _RowGroupWriter(tmp) as writer:
+        for batch in batches:
+            table = _to_arrow(batch, schema)
+            schema = table.schema
+            if rows < PREVIEW_ROWS:
+                head.append(table.slice(0, PREVIEW_ROWS - rows))
+            rows += table.num_rows
+            writer.put(table)
+        if schema is None:
+            raise ValueError(f"nothing to write to {path}: no batches and no schema")
+        writer.finish(schema)
     preview = pa.concat_tables(head or [schema.empty_table()]).to_pandas(date_as_object=False)
     return WriteSummary(rows=rows, schema=schema, preview=preview)
 
 
-@contextlib.contextmanager
-def _temporary_file_for(path: Path) -> Iterator[Path]:
-    """A hidden temporary file beside `path` (`.<name>.<uuid>.tmp`), locked while in use and
-    removed afterwards; leftovers of dead writers of `path` are removed first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(path)
-    while True:
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        lock = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        # Another writer's clean-up may have taken it between its creation and the lock.
-        if tmp.exists() and os.stat(tmp).st_ino == os.fstat(lock).st_ino:
-            break
-        os.close(lock)
-    try:
-        yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
-        os.close(lock)
+class _RowGroupWriter:
+    """A parquet file written on a thread of its own, in row groups of ROW_GROUP_ROWS (the
+    last one excepted: reading many small ones is slower), from Arrow tables handed to it
+    one at a time, at most QUEUED_BATCHES waiting.
 
+    `put` raises what the writing thread raised; `finish` writes what is left, or an empty
+    file with the schema if nothing came, and raises likewise. Leaving the block without
+    `finish` (an error upstream) stops the thread and writes nothing more."""
 
-def remove_leftovers(path: Path) -> list[Path]:
-    """Remove the temporary files that writers of `path` left when they died mid-write (a
-    killed run). A writer holds a lock on its file while it lives, so a file nobody holds is
-    a leftover; a file a live writer holds is never touched. Returns what it removed."""
-    removed = []
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+    def __init__(self, path: Path):
+        self.path = path
+        self.pending: queue.Queue[pa.Table | None] = queue.Queue(maxsize=QUEUED_BATCHES)
+        self.failure: BaseException | None = None
+        self.writer: pq.ParquetWriter | None = None
+        self.finished = False
+        self.thread = threading.Thread(target=self._consume, name=f"write {path.name}")
+
+    def __enter__(self) -> _RowGroupWriter:
+        self.thread.daemon = True
+        self.thread.start()
+        return self
+
+    def put(self, table: pa.Table) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.pending.put(table)
+
+    def finish(self, schema: pa.Schema) -> None:
+        self._end()
+        if self.failure is not None:
+            raise self.failure
+        if self.writer is None:  # no rows at all: an empty table
+            self.writer = pq.ParquetWriter(self.path, schema)
+        self.writer.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self._end()
+        if self.writer is not None:
+            self.writer.close()
+
+    def _end(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.pending.put(None)
+            self.thread.join()
+
+    def _consume(self) -> None:
+        group: list[pa.Table] = []
+        ended = False
         try:
-            fd = os.open(tmp, os.O_RDONLY)
-        except FileNotFoundError:  # its writer finished meanwhile
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
-        except BlockingIOError:  # a live writer holds it
-            pass
-        finally:
-            os.close(fd)
-    return removed
+            while not ended:
+                table = self.pending.get()
+                ended = table is None
+                if table is not None and table.num_rows:
+                    group.append(table)
+                if group and (ended or sum(t.num_rows for t in group) >= ROW_GROUP_ROWS):
+                    group = self._write(group, last=ended)
+        except BaseException as error:  # noqa: BLE001 - raised on the calling thread
+            self.failure = error
+            # Unblock the producer, unless it is done: the last row group is written after the
+            # end of the batches, and a failure there (a full disk) would wait here for ever.
+            while not ended and self.pending.get() is not None:
+                pass
+
+    def _write(self, group: list[pa.Table], last: bool) -> list[pa.Table]:
+        """Write whole row groups of `group` (all of it if `last`); return what is left."""
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, group[0].schema)
+        whole = pa.concat_tables(group)
+        cut = whole.num_rows if last else whole.num_rows - whole.num_rows % ROW_GROUP_ROWS
+        self.writer.write_table(whole.slice(0, cut), row_group_size=ROW_GROUP_ROWS)
+        return [whole.slice(cut)] if cut < whole.num_rows else []

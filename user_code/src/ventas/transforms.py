@@ -9,7 +9,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from ventas.errors import UserError
+from locationkit.failures import UserError
 
 Relation = duckdb.DuckDBPyRelation
 

@@ -4,20 +4,20 @@ third as parameters, as the tutorial teaches joins."""
 import dagster as dg
 import pandas as pd
 
+from locationkit.data import DataDirectory
+from locationkit.failures import reported
 from ventas import transforms
 from ventas.csv_input import USUARIOS_COLUMNS, read_csv
-from ventas.failures import reported
-from ventas.resources import DataDirectory
 from ventas.tables import Batches, Table
 
 CLIENTES = "clientes"
 
 
 @dg.asset(group_name=CLIENTES, kinds={"csv", "pandas"})
-def usuarios(sales_data: DataDirectory) -> pd.DataFrame:
+def usuarios(data_dir: DataDirectory) -> pd.DataFrame:
     """The customers in `usuarios.csv`."""
     with reported():
-        return read_csv(sales_data.file("usuarios.csv"), USUARIOS_COLUMNS)
+        return read_csv(data_dir.file("usuarios.csv"), USUARIOS_COLUMNS)
 
 
 @dg.asset(group_name=CLIENTES, kinds={"pandas", "parquet"})

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from locationkit.data import DataDirectory
 from ventas.reading import sales_file
-from ventas.resources import DataDirectory
 from ventas.tables import Batches
 
 ENTRANTES = "entrantes"
@@ -18,11 +18,11 @@ def incoming_file_name(partition_key: str) -> str:
 
 
 @dg.asset(group_name=ENTRANTES, kinds={"csv", "parquet"}, partitions_def=archivos_entrantes)
-def ventas_entrantes(context: dg.AssetExecutionContext, sales_data: DataDirectory) -> Batches:
+def ventas_entrantes(context: dg.AssetExecutionContext, data_dir: DataDirectory) -> Batches:
     """A sales file dropped into `data/incoming/`, checked and stored as parquet.
 
     The sensor `ventas_entrantes_sensor` requests one run per file; the file
     moves to `data/archive/` when that run succeeds, and stays where it is if
     it fails, for you to fix.
     """
-    return sales_file(context, sales_data.incoming / incoming_file_name(context.partition_key))
+    return sales_file(context, data_dir.incoming / incoming_file_name(context.partition_key))

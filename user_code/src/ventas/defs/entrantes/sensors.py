@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from locationkit.data import DataDirectory
 from ventas.defs.entrantes.assets import (
     ARCHIVOS_ENTRANTES,
     archivos_entrantes,
@@ -15,7 +16,6 @@ from ventas.defs.entrantes.assets import (
     ventas_entrantes,
 )
 from ventas.defs.entrantes.jobs import ingerir_ventas
-from ventas.resources import DataDirectory
 from ventas.settings import Settings
 
 # A file being copied keeps changing; it is taken once it has been still this long.
@@ -34,10 +34,10 @@ def partition_key(path: Path, digest: str) -> str:
     return f"{path.name}@{digest[:8]}"
 
 
-def archive(source: Path, digest: str, sales_data: DataDirectory) -> Path:
+def archive(source: Path, digest: str, data_dir: DataDirectory) -> Path:
     """Move `source` into data/archive/, beside any earlier file of the same name."""
-    sales_data.archive.mkdir(parents=True, exist_ok=True)
-    target = sales_data.archive / source.name
+    data_dir.archive.mkdir(parents=True, exist_ok=True)
+    target = data_dir.archive / source.name
     if target.exists() and sha256(target) != digest:
         target = target.with_name(f"{target.stem}.{digest[:8]}{target.suffix}")
     source.replace(target)
@@ -45,7 +45,7 @@ def archive(source: Path, digest: str, sales_data: DataDirectory) -> Path:
 
 
 def ventas_entrantes_sensor(
-    context: dg.SensorEvaluationContext, sales_data: DataDirectory
+    context: dg.SensorEvaluationContext, data_dir: DataDirectory
 ) -> dg.SensorResult:
     """One run per sales file in data/incoming/.
 
@@ -59,7 +59,7 @@ def ventas_entrantes_sensor(
     seen: dict[str, list] = {}
     keys: list[str] = []
     ingested = context.instance.get_materialized_partitions(ventas_entrantes.key)
-    for path in sorted(p for p in sales_data.incoming.glob("*.csv") if p.is_file()):
+    for path in sorted(p for p in data_dir.incoming.glob("*.csv") if p.is_file()):
         stat = path.stat()
         if time.time() - stat.st_mtime < SETTLE_SECONDS:
             continue
@@ -77,7 +77,7 @@ def ventas_entrantes_sensor(
         if key in ingested:  # the same content again: nothing to run, nothing to keep waiting
             context.log.info(
                 f"{path.name} was ingested before as {key}; archived it as "
-                f"{archive(path, digest, sales_data).name}."
+                f"{archive(path, digest, data_dir).name}."
             )
             continue
         seen[path.name] = [stat.st_size, stat.st_mtime_ns, digest]
@@ -95,13 +95,11 @@ def ventas_entrantes_sensor(
     )
 
 
-def archivar_ventas_entrantes(
-    context: dg.RunStatusSensorContext, sales_data: DataDirectory
-) -> None:
+def archivar_ventas_entrantes(context: dg.RunStatusSensorContext, data_dir: DataDirectory) -> None:
     """Move a file to data/archive/ once its ingestion run has succeeded, if it is still the
     file that was ingested (a file changed since then is left for the sensor to ingest)."""
     key = context.dagster_run.tags["dagster/partition"]
-    source = sales_data.incoming / incoming_file_name(key)
+    source = data_dir.incoming / incoming_file_name(key)
     if not source.exists():
         context.log.info(f"{source} is gone already; nothing to archive.")
         return
@@ -112,7 +110,7 @@ def archivar_ventas_entrantes(
             "left in place, so that the sensor ingests the new content."
         )
         return
-    context.log.info(f"Archived {source.name} as {archive(source, digest, sales_data)}.")
+    context.log.info(f"Archived {source.name} as {archive(source, digest, data_dir)}.")
 
 
 @dg.definitions

@@ -8,17 +8,18 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from locationkit.data import DataDirectory
+from locationkit.failures import reported
 from ventas import transforms
 from ventas.csv_input import VENTAS_COLUMNS, read_csv
-from ventas.failures import reported
-from ventas.resources import IN_MEMORY, DataDirectory
+from ventas.io_manager import IN_MEMORY
 
 
 @dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
-def extraer_ventas(sales_data: DataDirectory) -> pd.DataFrame:
+def extraer_ventas(data_dir: DataDirectory) -> pd.DataFrame:
     """Read ventas.csv."""
     with reported():
-        return read_csv(sales_data.file("ventas.csv"), VENTAS_COLUMNS)
+        return read_csv(data_dir.file("ventas.csv"), VENTAS_COLUMNS)
 
 
 @dg.op(out=dg.Out(io_manager_key=IN_MEMORY))

@@ -5,18 +5,18 @@ from collections.abc import Callable
 import dagster as dg
 import pyarrow as pa
 
+from locationkit.data import DataDirectory
 from ventas import transforms
 from ventas.reading import sales_file
-from ventas.resources import DataDirectory
 from ventas.tables import Batches, Table
 
 VENTAS = "ventas"
 
 
 @dg.asset(group_name=VENTAS, kinds={"csv", "parquet"})
-def ventas_raw(context: dg.AssetExecutionContext, sales_data: DataDirectory) -> Batches:
+def ventas_raw(context: dg.AssetExecutionContext, data_dir: DataDirectory) -> Batches:
     """Every sale in `ventas.csv`, typed (fecha a date, numbers numbers), read in batches."""
-    return sales_file(context, sales_data.file("ventas.csv"))
+    return sales_file(context, data_dir.file("ventas.csv"))
 
 
 @dg.asset(group_name=VENTAS, kinds={"pandas", "parquet"})

@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from locationkit.data import DataDirectory
 from ventas.csv_input import VENTAS_COLUMNS, InputFileError, inspect_csv, line_numbers
 from ventas.defs.ventas.assets import ventas_raw
-from ventas.resources import DataDirectory
 from ventas.tables import Table
 
 MAX_NULL_SHARE = 0.05
@@ -41,9 +41,9 @@ class _Found:
         self.rows += [start + i for i in shown.to_pylist()]
         self.values += values.take(shown).to_pylist()
 
-    def lines(self, sales_data: DataDirectory) -> dg.MetadataValue:
+    def lines(self, data_dir: DataDirectory) -> dg.MetadataValue:
         """The rows found as a table of their line in ventas.csv and their value."""
-        path = sales_data.file("ventas.csv")
+        path = data_dir.file("ventas.csv")
         try:
             lines = line_numbers(path, inspect_csv(path, VENTAS_COLUMNS), self.rows)
         except InputFileError:  # the file changed since: say which record it was
@@ -64,7 +64,7 @@ def _column(ventas_raw: Table, name: str) -> Iterator[tuple[int, pa.ChunkedArray
         start += len(values)
 
 
-def columnas_requeridas(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
+def columnas_requeridas(ventas_raw: Table, data_dir: DataDirectory) -> dg.AssetCheckResult:
     found = {field.name: field.type for field in ventas_raw.schema}
     missing = [name for name in VENTAS_COLUMNS if name not in found]
     mistyped = [
@@ -79,7 +79,7 @@ def columnas_requeridas(ventas_raw: Table, sales_data: DataDirectory) -> dg.Asse
     )
 
 
-def precio_no_negativo(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
+def precio_no_negativo(ventas_raw: Table, data_dir: DataDirectory) -> dg.AssetCheckResult:
     negativos, lows = _Found(), []
     for start, precio in _column(ventas_raw, "precio"):
         negativos.add(start, precio, pc.less(precio, 0))
@@ -90,12 +90,12 @@ def precio_no_negativo(ventas_raw: Table, sales_data: DataDirectory) -> dg.Asset
         metadata={
             "negative prices": negativos.count,
             **({"lowest price": float(lowest)} if lowest is not None else {}),
-            **({"first rows": negativos.lines(sales_data)} if negativos.count else {}),
+            **({"first rows": negativos.lines(data_dir)} if negativos.count else {}),
         },
     )
 
 
-def cantidad_entera_positiva(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
+def cantidad_entera_positiva(ventas_raw: Table, data_dir: DataDirectory) -> dg.AssetCheckResult:
     malas = _Found()
     for start, cantidad in _column(ventas_raw, "cantidad"):
         entera = pc.and_(pc.is_finite(cantidad), pc.equal(cantidad, pc.floor(cantidad)))
@@ -106,12 +106,12 @@ def cantidad_entera_positiva(ventas_raw: Table, sales_data: DataDirectory) -> dg
         passed=malas.count == 0,
         metadata={
             "bad quantities": malas.count,
-            **({"first rows": malas.lines(sales_data)} if malas.count else {}),
+            **({"first rows": malas.lines(data_dir)} if malas.count else {}),
         },
     )
 
 
-def proporcion_de_nulos(ventas_raw: Table, sales_data: DataDirectory) -> dg.AssetCheckResult:
+def proporcion_de_nulos(ventas_raw: Table, data_dir: DataDirectory) -> dg.AssetCheckResult:
     rows = ventas_raw.num_rows
     shares = {
         name: (count / rows if rows else 0.0) for name, count in ventas_raw.null_counts().items()
@@ -153,7 +153,7 @@ _BY_NAME = {check.__name__: check for check in CHECKS}
     can_subset=True,
 )
 def controles_ventas_raw(
-    context: dg.AssetCheckExecutionContext, ventas_raw: Table, sales_data: DataDirectory
+    context: dg.AssetCheckExecutionContext, ventas_raw: Table, data_dir: DataDirectory
 ) -> Iterator[dg.AssetCheckResult]:
     for key in context.selected_asset_check_keys:
-        yield _BY_NAME[key.name](ventas_raw, sales_data)._replace(check_name=key.name)
+        yield _BY_NAME[key.name](ventas_raw, data_dir)._replace(check_name=key.name)

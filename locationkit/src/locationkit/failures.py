@@ -1,4 +1,5 @@
-"""How a problem the user can fix reaches the UI: as the first line of the failed step.
+"""How a problem the user can fix (`UserError`: a bad input file, bad data, a bad setting)
+reaches the UI: as the first line of the failed step.
 
 Dagster shows a failed step as Python prints its exception, `<module>.<Class>: <message>`,
 and wraps errors raised by I/O managers and checks in its own exceptions, so the user's
@@ -15,7 +16,14 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from ventas.errors import UserError
+
+class UserError(ValueError):
+    """A problem in the user's files, data or settings, not a bug: the message says what is
+    wrong and how to fix it, complete on its own (which file, line, column, setting)."""
+
+
+class SettingError(UserError):
+    """An environment variable with a value the code location cannot use."""
 
 
 def user_failure(kind: str, message: str) -> dg.Failure:

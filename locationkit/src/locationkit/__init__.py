@@ -1,0 +1,1 @@
+"""What every code location shares (see pyproject.toml)."""
