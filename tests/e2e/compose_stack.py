@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO / "data"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 LOCATION = "ventas"
-LOCATIONS = ("ventas", "informes")  # workspace.yaml's
+LOCATIONS = ("ventas", "informes", "plataforma")  # workspace.yaml's
 
 RUN_QUERY = """
 query Run($runId: ID!) {
@@ -523,7 +523,8 @@ def writing(stack: Stack, asset: str, timeout: float = 120) -> Path:
 @contextlib.contextmanager
 def docker_events(*filters: str) -> Iterator[list[dict]]:
     """Docker's events while the block runs, as they happen (Docker keeps only its last 256
-    for later), with these `--filter`s; the list is filled when the block ends."""
+    for later), with these `--filter`s. They are read as they come: a pipe left unread fills
+    (each event carries its container's labels) and Docker then stops sending."""
     arguments = [arg for f in filters for arg in ("--filter", f)]
     watcher = subprocess.Popen(
         ["docker", "events", *arguments, "--format", "{{json .}}"],
@@ -531,13 +532,21 @@ def docker_events(*filters: str) -> Iterator[list[dict]]:
         text=True,
     )
     events: list[dict] = []
+
+    def read() -> None:
+        assert watcher.stdout is not None
+        for line in watcher.stdout:
+            events.append(json.loads(line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         yield events
         time.sleep(0.5)  # what the block did reaches the stream
     finally:
         watcher.terminate()
-        output, _ = watcher.communicate(timeout=10)
-        events += [json.loads(line) for line in output.splitlines() if line]
+        watcher.wait(timeout=10)
+        reader.join(timeout=10)
 
 
 def docker_seconds(timestamp: str) -> float:

@@ -2,11 +2,13 @@
 receiver on the stack's network (tests/e2e/alerts/: an HTTP and an SMTP server recording
 what they get as files); a receiver that is down gets the alert once it is back, and the
 run's outcome is untouched; a daemon killed while an alert is being sent does not send it
-again.
+again; with the ventas location broken, a failed run of informes is still alerted (the
+alerts are the plataforma location's).
 
 A stack of its own, with alerts looking every 2 seconds and the rest of the automation off.
 """
 
+import dataclasses
 import json
 import os
 import secrets
@@ -21,7 +23,6 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.compose_stack import (
-    LOCATION,
     Stack,
     crash,
     docker,
@@ -171,7 +172,7 @@ def alerting(receiver_image) -> Iterator[tuple[Stack, Receiver]]:
 
 def sensor_state(stack: Stack, sensor: str) -> dict:
     selector = {
-        "repositoryLocationName": LOCATION,
+        "repositoryLocationName": "plataforma",
         "repositoryName": "__repository__",
         "sensorName": sensor,
     }
@@ -209,7 +210,7 @@ def failed_run(stack: Stack, bad_sales: Path) -> tuple[str, str]:
 
 def alert_tags(stack: Stack, run_id: str) -> tuple[str | None, dict]:
     tags = tags_of(stack.run(run_id))
-    return tags.get("ventas/alert"), json.loads(tags.get("ventas/alert_details", "{}"))
+    return tags.get("stack/alert"), json.loads(tags.get("stack/alert_details", "{}"))
 
 
 @pytest.fixture(scope="module")
@@ -308,3 +309,34 @@ def test_a_daemon_killed_while_an_alert_is_sent_does_not_send_it_again(alerting,
     # flight when the daemon died was lost, and the failure was handed over again.
     (reaction,) = [t for t in ticks(stack, "alertar_fallos") if run_id in t["originRunIds"]]
     assert reaction["timestamp"] > crashed_at and reaction["status"] == "SUCCESS"
+
+
+def test_with_the_ventas_location_broken_a_failed_informes_run_is_still_alerted(alerting):
+    """The alerts are the plataforma location's, and only its service has their settings: a
+    broken ventas deploy (a setting it cannot load with) silences nothing."""
+    stack, receiver = alerting
+    env = {s: set(c["Config"]["Env"]) for s, c in stack.containers().items()}
+    webhook = f"DAGSTER_ALERT_WEBHOOK_URL=http://{RECEIVER}:8080/hooks/ventas"
+    assert [s for s, variables in env.items() if webhook in variables] == ["plataforma"]
+
+    broken = dataclasses.replace(stack, extra_env={**stack.extra_env, "VENTAS_TIMEZONE": "Madrid"})
+    broken.compose("up", "--detach", "--wait", "user_code")
+    try:
+        error = wait_until(
+            lambda: (
+                (e := stack.location("ventas")["locationOrLoadError"])["__typename"]
+                == "PythonError"
+                and e
+            ),
+            120,
+            "the ventas location to fail to load",
+        )
+        assert "VENTAS_TIMEZONE='Madrid' is not a time zone" in str(error["errorChain"])
+        run = stack.wait_for_run(stack.launch("informe_semanal", location="informes"))
+        assert run["status"] == "FAILURE"
+        (post,) = wait_until(lambda: receiver.posts(run["runId"]), 60, "the alert's POST")
+    finally:
+        stack.compose("up", "--detach", "--wait", "user_code")
+    text = json.loads(post["body"])["text"].split("\n")
+    assert text[0] == "Run failed: informe_semanal in informes"
+    assert text[2].startswith("FileNotFoundError: ") and "ventas_por_dia first" in text[2]

@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.compose_stack import docker
 
-IMAGES = ("user_code", "informes", "dagster")
+IMAGES = ("user_code", "informes", "plataforma", "dagster")
 # Run in each image: what of the above it still has.
 LEFT = r"""
 import importlib.util, json, pathlib, struct, sys

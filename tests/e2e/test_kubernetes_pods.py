@@ -85,7 +85,7 @@ class Cluster:
         self.name = stack.project
         self.images = {  # the registry's names in the values -> the images built here
             f"registry.example.com/ventas/{image}:1": f"{stack.project}-{image}"
-            for image in ("user_code", "informes", "dagster")
+            for image in ("user_code", "informes", "plataforma", "dagster")
         }
         self.claims = {"ventas-data": stack.data_dir, "ventas-compute-logs": work / "logs"}
         self.config_maps = {
@@ -280,7 +280,7 @@ def cluster(chart, docker_ready, tmp_path_factory) -> Iterator[Cluster]:  # noqa
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
-        for location in ("ventas", "informes"):
+        for location in ("ventas", "informes", "plataforma"):
             stack.wait_for_location(location, timeout=180)
         yield cluster
     except BaseException:

@@ -34,7 +34,7 @@ ENV = {
     "DAGSTER_OPERATOR_PASSWORD": PASSWORDS["operator"],
     "DAGSTER_VIEWER_PASSWORD": PASSWORDS["viewer"],
 }
-CORE = {"postgres", "user_code", "informes", "migrate", "webserver", "daemon"}
+CORE = {"postgres", "user_code", "informes", "plataforma", "migrate", "webserver", "daemon"}
 PUBLIC = {"public_auth", "webserver_readonly", "proxy"}
 ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"  # in the proxy's container
 PERMISSIONS = "{ permissions { permission value } }"

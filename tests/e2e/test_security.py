@@ -38,6 +38,7 @@ def test_only_the_daemon_holds_the_docker_socket(stack):
     assert added == {
         "user_code": SWITCH_USER,
         "informes": SWITCH_USER,
+        "plataforma": SWITCH_USER,
         "webserver": None,
         "daemon": None,
         "migrate": None,

@@ -41,6 +41,7 @@ RELEASE = NAMESPACE = "ventas"
 LOCATIONS = {
     "ventas": {"module": "ventas.definitions", "image": "user_code"},
     "informes": {"module": "informes.definitions", "image": "informes"},
+    "plataforma": {"module": "plataforma.definitions", "image": "plataforma"},
 }
 PG_PASSWORD = "not-the-real-one"
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"}

@@ -21,10 +21,13 @@ from dagster._core.remote_origin import (
     RemoteRepositoryOrigin,
 )
 
-import ventas.definitions
-from ventas.alerts import (
+import plataforma.definitions
+from locationkit.failures import SettingError, UserError, reported
+from plataforma.alerts import (
     DETAILS_TAG,
     EMAIL,
+    FORMER_DETAILS_TAG,
+    FORMER_STATUS_TAG,
     PENDING,
     SENT,
     STATUS_TAG,
@@ -39,13 +42,28 @@ from ventas.alerts import (
     post_webhook,
     send_email,
 )
-from ventas.settings import SettingError, Settings
+from plataforma.settings import Settings
 
-BAD_SALES = (
-    "fecha,producto,categoria,precio,cantidad,usuario_id\n"
-    "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
-    "2024-03-02,Tableta,Electrónica,trescientos,1,3\n"
-)
+DATA = "/opt/dagster/data"
+
+
+class InputFileError(UserError):
+    """What a location's bad input file raises (ventas' CSV reader, say)."""
+
+
+@dg.op
+def leer_ventas() -> None:
+    with reported():
+        raise InputFileError(
+            f"{DATA}/ventas.csv, line 3, column 'precio': 'trescientos' is not a number written "
+            "like 12.50."
+        )
+
+
+@dg.job
+def procesar_ventas() -> None:
+    """A job of some location that fails on bad input, with its first line."""
+    leer_ventas()
 
 
 def free_port() -> int:
@@ -180,11 +198,8 @@ ALERT = Alert(
 # --- the message ----------------------------------------------------------------------
 
 
-def fail_a_run(defs, instance, data_dir, resources, **kwargs) -> dg.ExecuteInProcessResult:
-    (data_dir / "ventas.csv").write_text(BAD_SALES, encoding="utf-8")
-    result = defs.resolve_job_def("procesar_ventas").execute_in_process(
-        resources=resources, instance=instance, raise_on_error=False, **kwargs
-    )
+def fail_a_run(instance, **kwargs) -> dg.ExecuteInProcessResult:
+    result = procesar_ventas.execute_in_process(instance=instance, raise_on_error=False, **kwargs)
     assert not result.success
     return result
 
@@ -196,11 +211,9 @@ def run_failure(instance, run_id: str) -> dg.DagsterEvent:
     return record.event_log_entry.dagster_event
 
 
-def test_the_alert_names_the_job_the_run_the_first_line_of_its_error_and_links_to_it(
-    defs, data_dir, resources
-):
+def test_the_alert_names_the_job_the_run_the_first_line_of_its_error_and_links_to_it():
     with dg.instance_for_test() as instance:
-        result = fail_a_run(defs, instance, data_dir, resources)
+        result = fail_a_run(instance)
         failure = run_failure(instance, result.run_id)
         alert = alert_for(result.dagster_run, failure, "https://dagster.example.com/")
     run_id = result.run_id
@@ -208,7 +221,7 @@ def test_the_alert_names_the_job_the_run_the_first_line_of_its_error_and_links_t
     assert job == "Run failed: procesar_ventas"
     assert run == f"Run ID: {run_id}"
     assert problem.startswith(
-        f"InputFileError: {data_dir}/ventas.csv, line 3, column 'precio': 'trescientos'"
+        f"InputFileError: {DATA}/ventas.csv, line 3, column 'precio': 'trescientos'"
     )
     # The event's own message says only that a step failed; the error says what to fix.
     assert "Steps failed" in failure.message
@@ -216,9 +229,9 @@ def test_the_alert_names_the_job_the_run_the_first_line_of_its_error_and_links_t
     assert alert.subject == f"Run failed: procesar_ventas ({run_id[:8]})"
 
 
-def test_without_a_public_url_the_alert_has_no_link(defs, data_dir, resources):
+def test_without_a_public_url_the_alert_has_no_link():
     with dg.instance_for_test() as instance:
-        result = fail_a_run(defs, instance, data_dir, resources)
+        result = fail_a_run(instance)
         alert = alert_for(result.dagster_run, run_failure(instance, result.run_id), None)
     assert alert.link is None
     assert len(alert.text.split("\n")) == 3
@@ -243,18 +256,15 @@ def test_first_line_is_trimmed_and_cut_when_very_long():
 # --- the settings ---------------------------------------------------------------------
 
 
-def test_alerts_are_off_and_define_no_sensor_when_unset(defs):
+def test_alerts_are_off_and_define_no_sensor_when_unset():
     assert not Settings.from_env({}).alerts_on
-    assert {s.name for s in defs.sensors} == {
-        "ventas_entrantes_sensor",
-        "archivar_ventas_entrantes",
-    }
+    assert not list(plataforma.definitions.defs().sensors or [])
 
 
 def alert_sensors(monkeypatch, **env: str) -> dg.Definitions:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return ventas.definitions.defs()
+    return plataforma.definitions.defs()
 
 
 def test_a_webhook_or_an_address_defines_both_sensors_running(monkeypatch):
@@ -521,8 +531,8 @@ def evaluate(sensor, instance, cursor: str | None = None):
 
 @pytest.fixture
 def receivers(monkeypatch):
-    """A webhook and a mailbox, and the code location's definitions sending to both, looking
-    every second."""
+    """A webhook and a mailbox, and the plataforma location's definitions sending to both,
+    looking every second."""
     with Webhook() as hook, Mailbox() as mailbox:
         defs = alert_sensors(
             monkeypatch,
@@ -540,9 +550,7 @@ def delivery_of(instance, run_id: str) -> tuple[str, Delivery | None]:
     return run.tags.get(STATUS_TAG, ""), Delivery.of(run)
 
 
-def test_dagster_hands_a_failure_to_a_run_failure_sensor_once_even_if_it_raises(
-    defs, data_dir, resources
-):
+def test_dagster_hands_a_failure_to_a_run_failure_sensor_once_even_if_it_raises():
     """Why a failed delivery is written down rather than raised: the evaluation that raised
     still moves the cursor past the failure (the daemon stores it although the tick fails:
     `set_should_update_cursor_on_failure`), so raising would drop the alert. And why the
@@ -557,7 +565,7 @@ def test_dagster_hands_a_failure_to_a_run_failure_sensor_once_even_if_it_raises(
     sensor = dg.run_failure_sensor(name="raising", monitor_all_code_locations=True)(raising)
     with dg.instance_for_test() as instance:
         started = evaluate(sensor, instance)
-        run_id = fail_a_run(defs, instance, data_dir, resources).run_id
+        run_id = fail_a_run(instance).run_id
         raised = evaluate(sensor, instance, started.cursor)
         evaluate(sensor, instance, started.cursor)
         after = evaluate(sensor, instance, raised.cursor)
@@ -568,14 +576,12 @@ def test_dagster_hands_a_failure_to_a_run_failure_sensor_once_even_if_it_raises(
     assert handed == [run_id, run_id]
 
 
-def test_a_failed_run_is_alerted_once_also_when_its_failure_is_handed_over_again(
-    receivers, data_dir, resources
-):
+def test_a_failed_run_is_alerted_once_also_when_its_failure_is_handed_over_again(receivers):
     defs, hook, mailbox = receivers
     sensor = defs.resolve_sensor_def("alertar_fallos")
     with dg.instance_for_test() as instance:
         started = evaluate(sensor, instance)  # the first tick starts after the latest failure
-        run_id = fail_a_run(defs, instance, data_dir, resources).run_id
+        run_id = fail_a_run(instance).run_id
         first = evaluate(sensor, instance, started.cursor)
         # A daemon that died before storing that tick evaluates from the same cursor again.
         again = evaluate(sensor, instance, started.cursor)
@@ -587,7 +593,7 @@ def test_a_failed_run_is_alerted_once_also_when_its_failure_is_handed_over_again
     assert later.dagster_run_reactions == []
     (text,) = hook.texts
     assert f"Run ID: {run_id}" in text
-    assert f"\nInputFileError: {data_dir}/ventas.csv, line 3, column 'precio'" in text
+    assert f"\nInputFileError: {DATA}/ventas.csv, line 3, column 'precio'" in text
     assert text.endswith(f"\nhttp://dagster.internal:3000/runs/{run_id}")
     (mail,) = mailbox.mails
     assert mail["to"] == ["ops@example.com"]
@@ -597,7 +603,7 @@ def test_a_failed_run_is_alerted_once_also_when_its_failure_is_handed_over_again
 
 
 def test_a_receiver_that_is_down_gets_the_alert_once_it_is_back_and_the_other_only_once(
-    receivers, data_dir, resources
+    receivers,
 ):
     defs, hook, mailbox = receivers
     failures = defs.resolve_sensor_def("alertar_fallos")
@@ -605,7 +611,7 @@ def test_a_receiver_that_is_down_gets_the_alert_once_it_is_back_and_the_other_on
     hook.statuses = [503]
     with dg.instance_for_test() as instance:
         cursor = evaluate(failures, instance).cursor
-        run_id = fail_a_run(defs, instance, data_dir, resources).run_id
+        run_id = fail_a_run(instance).run_id
         evaluate(failures, instance, cursor)
         status, delivery = delivery_of(instance, run_id)
         assert (status, len(hook.posts), len(mailbox.mails)) == (PENDING, 1, 1)
@@ -626,14 +632,14 @@ def test_a_receiver_that_is_down_gets_the_alert_once_it_is_back_and_the_other_on
     assert hook.posts[1]["at"] - hook.posts[0]["at"] >= 1  # the interval, at least
 
 
-def test_a_channel_that_fails_is_tried_once_per_tick(receivers, data_dir, resources):
+def test_a_channel_that_fails_is_tried_once_per_tick(receivers):
     defs, hook, mailbox = receivers
     failures = defs.resolve_sensor_def("alertar_fallos")
     retries = defs.resolve_sensor_def("reintentar_alertas")
     hook.statuses = [503] * 3
     with dg.instance_for_test() as instance:
         cursor = evaluate(failures, instance).cursor
-        runs = [fail_a_run(defs, instance, data_dir, resources).run_id for _ in range(2)]
+        runs = [fail_a_run(instance).run_id for _ in range(2)]
         evaluate(failures, instance, cursor)
         assert len(hook.posts) == 2
         time.sleep(1.1)
@@ -643,9 +649,7 @@ def test_a_channel_that_fails_is_tried_once_per_tick(receivers, data_dir, resour
     assert len(mailbox.mails) == 2
 
 
-def test_a_re_executed_run_gets_its_own_alert_despite_its_parents_tags(
-    receivers, data_dir, resources
-):
+def test_a_re_executed_run_gets_its_own_alert_despite_its_parents_tags(receivers):
     """A re-execution inherits its parent's tags: the parent's "sent" is not the child's."""
     defs, hook, _ = receivers
     failures = defs.resolve_sensor_def("alertar_fallos")
@@ -663,7 +667,7 @@ def test_a_re_executed_run_gets_its_own_alert_despite_its_parents_tags(
     }
     with dg.instance_for_test() as instance:
         cursor = evaluate(failures, instance).cursor
-        run_id = fail_a_run(defs, instance, data_dir, resources, tags=inherited).run_id
+        run_id = fail_a_run(instance, tags=inherited).run_id
         evaluate(failures, instance, cursor)
         status, delivery = delivery_of(instance, run_id)
     assert len(hook.posts) == 1 and f"Run ID: {run_id}" in hook.texts[0]
@@ -691,3 +695,26 @@ def test_runs_of_other_code_locations_are_alerted_too(receivers):
     (text,) = hook.texts
     assert text.startswith("Run failed: cierre_mensual in finanzas\n")
     assert "\nRun failed: the worker was lost.\n" in text
+
+
+def test_an_alert_pending_under_the_tags_former_names_is_retried_once(receivers):
+    """A run whose alert waited when the tags were ventas/alert and ventas/alert_details: it
+    is found, sent to the channel that lacked it only, and then reads as sent under both."""
+    defs, hook, mailbox = receivers
+    retries = defs.resolve_sensor_def("reintentar_alertas")
+    with dg.instance_for_test() as instance:
+        run_id = fail_a_run(instance).run_id
+        details = {
+            "run_id": run_id,
+            "sent_to": [EMAIL],
+            "failures": 1,
+            "next_attempt": "2026-01-01T00:00:00+00:00",
+            "error": "webhook: HTTP 503",
+        }
+        former = {FORMER_STATUS_TAG: PENDING, FORMER_DETAILS_TAG: json.dumps(details)}
+        instance.add_run_tags(run_id, former)
+        assert "1 sent" in evaluate(retries, instance).skip_message
+        assert evaluate(retries, instance).skip_message == "No alert waiting."
+        tags = instance.get_run_by_id(run_id).tags
+    assert (len(hook.posts), len(mailbox.mails)) == (1, 0)
+    assert tags[STATUS_TAG] == tags[FORMER_STATUS_TAG] == SENT

@@ -208,11 +208,13 @@ def send_email(
 # --- where a run's alert stands -------------------------------------------------------
 
 # `pending` or `sent`: runs with a pending alert are found by this tag.
-STATUS_TAG = "ventas/alert"
+STATUS_TAG = "stack/alert"
 # The details, as JSON: the run they belong to (a re-executed run inherits its parent's
 # tags), the channels that have the alert, the failed attempts, when to try next, why the
 # last attempt failed.
-DETAILS_TAG = "ventas/alert_details"
+DETAILS_TAG = "stack/alert_details"
+# Their names when the alerts were the ventas location's: read, and kept in step with the new.
+FORMER_STATUS_TAG, FORMER_DETAILS_TAG = "ventas/alert", "ventas/alert_details"
 PENDING, SENT = "pending", "sent"
 # How long an attempt may take before another may start: longer than sending to every
 # channel can take, so that an attempt that died mid-way is taken up again, once.
@@ -241,7 +243,13 @@ class Delivery:
     def done(self, channels: set[str] | frozenset[str]) -> bool:
         return set(channels) <= self.sent
 
-    def tags(self, channels: set[str] | frozenset[str]) -> dict[str, str]:
+    def tags(
+        self, channels: set[str] | frozenset[str], run: dg.DagsterRun | None = None
+    ) -> dict[str, str]:
+        """The run's tags for where its alert stands; for a run that has the former tags, its
+        former status tag too, so that the former query finds it no longer pending."""
+        status = SENT if self.done(channels) else PENDING
+        former = {FORMER_STATUS_TAG: status} if run and FORMER_STATUS_TAG in run.tags else {}
         details = {
             "run_id": self.run_id,
             "sent_to": sorted(self.sent),
@@ -250,8 +258,9 @@ class Delivery:
             "error": self.error,
         }
         return {
-            STATUS_TAG: SENT if self.done(channels) else PENDING,
+            STATUS_TAG: status,
             DETAILS_TAG: json.dumps(details, ensure_ascii=False),
+            **former,
         }
 
     @classmethod
@@ -259,7 +268,7 @@ class Delivery:
         """The run's own delivery, or None if its alert was never attempted (tags inherited
         from the run it re-executes do not count)."""
         try:
-            details = json.loads(run.tags.get(DETAILS_TAG, ""))
+            details = json.loads(run.tags.get(DETAILS_TAG) or run.tags.get(FORMER_DETAILS_TAG, ""))
             if details["run_id"] != run.run_id:
                 return None
             return cls(

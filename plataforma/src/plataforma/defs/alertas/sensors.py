@@ -5,7 +5,7 @@ DAGSTER_ALERT_EMAIL_TO is set.
 `alertar_fallos` is a run-failure sensor. Dagster hands it each new RUN_FAILURE event and
 moves its cursor past the event whatever the sensor does, also when it raises (the tick then
 fails, and the event is never handed over again). So a receiver that is down is not retried
-by raising: the run's tags say which channels have its alert (`ventas.alerts.Delivery`), and
+by raising: the run's tags say which channels have its alert (`plataforma.alerts.Delivery`), and
 `reintentar_alertas` tries the others again, with backoff, until they take it. Neither
 touches the run: it has failed as it failed, and stays so.
 """
@@ -16,7 +16,8 @@ from dataclasses import replace
 
 import dagster as dg
 
-from ventas.alerts import (
+from plataforma.alerts import (
+    FORMER_STATUS_TAG,
     LEASE,
     PENDING,
     STATUS_TAG,
@@ -27,7 +28,7 @@ from ventas.alerts import (
     channels_from,
     deliver,
 )
-from ventas.settings import Settings
+from plataforma.settings import Settings
 
 # Alerts retried in one tick at most: a tick stays short, whatever piled up.
 RETRIES_PER_TICK = 10
@@ -53,11 +54,13 @@ def attempt(
     """Send the alert to the channels that lack it, and write down where it then stands."""
     senders = channels(settings)
     now = time.time()
+    run = instance.get_run_by_id(alert.run_id)
     # Claimed first, until the lease ends: should this process die mid-way, a retry takes
     # the alert up after the lease, and nobody else sends it meanwhile.
-    instance.add_run_tags(alert.run_id, replace(delivery, next_at=now + LEASE).tags(set(senders)))
+    claim = replace(delivery, next_at=now + LEASE).tags(set(senders), run)
+    instance.add_run_tags(alert.run_id, claim)
     delivery = deliver(senders, alert, delivery, now, settings.alert_interval, down)
-    instance.add_run_tags(alert.run_id, delivery.tags(set(senders)))
+    instance.add_run_tags(alert.run_id, delivery.tags(set(senders), run))
     if delivery.done(set(senders)):
         log.info(f"Sent the alert of run {alert.run_id} ({', '.join(sorted(senders))}).")
     else:
@@ -84,13 +87,16 @@ def reintentar_alertas(context: dg.SensorEvaluationContext, settings: Settings) 
     """Another attempt at each alert whose next attempt is due, oldest first. A channel that
     fails is not tried again in the same tick."""
     now = time.time()
+    pending = {
+        record.dagster_run.run_id: record.dagster_run
+        for tag in (STATUS_TAG, FORMER_STATUS_TAG)  # and runs alerted before the tags' rename
+        for record in context.instance.get_run_records(filters=dg.RunsFilter(tags={tag: PENDING}))
+    }
     waiting = [
-        (record.dagster_run, delivery)
-        for record in context.instance.get_run_records(
-            filters=dg.RunsFilter(tags={STATUS_TAG: PENDING})
-        )
+        (run, delivery)
+        for run in pending.values()
         # None for tags a re-executed run inherited from its parent, not its own.
-        if (delivery := Delivery.of(record.dagster_run)) is not None
+        if (delivery := Delivery.of(run)) is not None
     ]
     due = sorted((w for w in waiting if w[1].next_at <= now), key=lambda w: w[1].next_at)
     down: set[str] = set()

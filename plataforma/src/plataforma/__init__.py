@@ -1,0 +1,1 @@
+"""The plataforma code location: what watches every location (see definitions.py)."""
