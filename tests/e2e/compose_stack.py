@@ -25,13 +25,18 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
+import yaml
 from cryptography import x509
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO / "data"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 LOCATION = "ventas"
-LOCATIONS = ("ventas", "informes", "plataforma")  # workspace.yaml's
+# The code locations, as workspace.yaml lists them: every test stack waits for each to load.
+LOCATIONS = tuple(
+    entry["grpc_server"]["location_name"]
+    for entry in yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"]
+)
 
 RUN_QUERY = """
 query Run($runId: ID!) {
