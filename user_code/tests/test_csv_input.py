@@ -12,9 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from ventas.csv_input import (
+from ventas.csv import (
     AHEAD_BLOCKS,
-    VENTAS_COLUMNS,
     InputFileError,
     inspect_csv,
     line_numbers,
@@ -22,6 +21,7 @@ from ventas.csv_input import (
     read_csv,
     stream_csv,
 )
+from ventas.schemas import VENTAS_COLUMNS
 
 HEADER = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
 ROW = "2024-03-01,Café molido,Alimentación,4.60,2,17\n"

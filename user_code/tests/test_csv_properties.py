@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ventas.csv_input import VENTAS_COLUMNS, InputFileError, inspect_csv, stream_csv
+from ventas.csv import InputFileError, inspect_csv, stream_csv
+from ventas.schemas import VENTAS_COLUMNS
 
 COLUMNS = ["fecha", "producto", "categoria", "precio", "cantidad", "usuario_id"]
 SPELLINGS = {

@@ -5,7 +5,8 @@ from pathlib import Path
 import dagster as dg
 
 from locationkit.failures import reported
-from ventas.csv_input import VENTAS_COLUMNS, inspect_csv, stream_csv
+from ventas.csv import inspect_csv, stream_csv
+from ventas.schemas import VENTAS_COLUMNS
 from ventas.tables import Batches
 
 

@@ -7,7 +7,8 @@ import pandas as pd
 from locationkit.data import DataDirectory
 from locationkit.failures import reported
 from ventas import transforms
-from ventas.csv_input import USUARIOS_COLUMNS, read_csv
+from ventas.csv import read_csv
+from ventas.schemas import USUARIOS_COLUMNS
 from ventas.tables import Batches, Table
 
 CLIENTES = "clientes"

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from locationkit.data import DataDirectory
-from ventas.csv_input import VENTAS_COLUMNS, InputFileError, inspect_csv, line_numbers
+from ventas.csv import InputFileError, inspect_csv, line_numbers
 from ventas.defs.ventas.assets import ventas_raw
+from ventas.schemas import VENTAS_COLUMNS
 from ventas.tables import Table
 
 MAX_NULL_SHARE = 0.05

@@ -11,8 +11,9 @@ import pandas as pd
 from locationkit.data import DataDirectory
 from locationkit.failures import reported
 from ventas import transforms
-from ventas.csv_input import VENTAS_COLUMNS, read_csv
+from ventas.csv import read_csv
 from ventas.io_manager import IN_MEMORY
+from ventas.schemas import VENTAS_COLUMNS
 
 
 @dg.op(out=dg.Out(io_manager_key=IN_MEMORY))
