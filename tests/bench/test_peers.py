@@ -15,6 +15,7 @@ import pytest
 from bench import generate_ventas
 from bench.peers import PEERS
 from tests.e2e.compose_stack import REPO
+from tests.sales import tutorial_results
 
 TUTORIAL = "pandas (tutorial)"
 OUTPUTS = [
@@ -36,24 +37,7 @@ def sales(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def expected(sales: Path) -> dict[str, pd.DataFrame]:
-    """What procesar_ventas writes, computed with plain pandas on the CSV as text."""
-    raw = pd.read_csv(sales, dtype={"producto": object, "categoria": object})
-    raw["fecha"] = pd.to_datetime(raw["fecha"], format="%Y-%m-%d")
-    clean = raw.dropna().reset_index(drop=True)
-    clean["total"] = clean["precio"] * clean["cantidad"]
-    per_day = clean.groupby("fecha").agg(
-        ventas=("total", "size"), cantidad=("cantidad", "sum"), total=("total", "sum")
-    )
-    return {
-        "ventas_raw": raw,
-        "ventas_procesadas": clean,
-        "ventas_por_categoria": clean.groupby("categoria")[["total"]].sum().reset_index(),
-        "ventas_por_producto": clean.groupby(["categoria", "producto"])[["cantidad", "total"]]
-        .sum()
-        .reset_index()
-        .sort_values("total", ascending=False, ignore_index=True),
-        "ventas_por_dia": per_day.reset_index(),
-    }
+    return tutorial_results(sales)
 
 
 def comparable(frame: pd.DataFrame) -> pd.DataFrame:

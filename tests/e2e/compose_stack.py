@@ -432,6 +432,50 @@ class Stack:
                 error = error.get("cause")
         return "\n".join(lines)
 
+    def instigator(self, kind: str, name: str, location: str = LOCATION) -> dict:
+        """A schedule's or sensor's state (`kind`: schedule or sensor): its status and its
+        last ticks, newest first."""
+        selector = {
+            "repositoryLocationName": location,
+            "repositoryName": "__repository__",
+            f"{kind}Name": name,
+        }
+        field, state = (kind + "OrError", kind + "State")
+        query = f"""query($s: {kind.capitalize()}Selector!) {{ {field}({kind}Selector: $s) {{
+            ... on {kind.capitalize()} {{ {state} {{ status ticks(limit: 200) {{
+                status timestamp runIds originRunIds skipReason error {{ message }} }} }} }}
+        }} }}"""
+        return self.graphql(query, {"s": selector})[field][state]
+
+    def wait_for_ticks(
+        self, kind: str, name: str, since: float, count: int = 2, location: str = LOCATION
+    ) -> None:
+        """Wait until the schedule or sensor has ticked `count` times since `since` (a Unix
+        time): whatever it would do about what came before, it has had the chance to do."""
+        wait_until(
+            lambda: (
+                len(
+                    [
+                        t
+                        for t in self.instigator(kind, name, location)["ticks"]
+                        if t["timestamp"] > since
+                    ]
+                )
+                >= count
+            ),
+            60,
+            f"{count} ticks of {name}",
+            interval=0.5,
+        )
+
+    def wait_restarted(self, service: str, before: dict, timeout: float = 60) -> None:
+        """Wait until Docker has restarted `service`'s container since `before` (its inspect)."""
+        wait_until(
+            lambda: self.containers()[service]["RestartCount"] > before["RestartCount"],
+            timeout,
+            f"{service} to restart",
+        )
+
     def wait_for_run(self, run_id: str, timeout: float = 180, interval: float = 0.25) -> dict:
         deadline = time.monotonic() + timeout
         while True:

@@ -16,6 +16,8 @@ from tests.e2e.compose_stack import REPO, Stack, docker, running_stack
 
 BROWSER_IMAGE = "ventas-test-browser"
 BROWSER_DIR = Path(__file__).parent / "browser"
+RECEIVER_IMAGE = "ventas-test-alerts"
+RECEIVER_DIR = Path(__file__).parent / "alerts"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,25 +48,32 @@ def docker_ready() -> None:
     pytest.skip(f"Docker is unusable here: {problem}")
 
 
-@pytest.fixture(scope="session")
-def browser_image(docker_ready) -> str:
+def build_test_image(tag: str, directory: Path) -> str:
+    """Build a test's own image (a browser, a receiver) from `directory`; its cached layers make
+    later builds quick. A failed build fails the test with Docker's output."""
     try:
         # --force-rm: a step that fails leaves no container behind
-        build = docker(
-            "build", "--quiet", "--force-rm", "--tag", BROWSER_IMAGE, str(BROWSER_DIR), check=False
-        )
+        build = docker("build", "--quiet", "--force-rm", "--tag", tag, str(directory), check=False)
     except subprocess.TimeoutExpired as timeout:
-        pytest.fail(
-            f"building the browser image ({BROWSER_DIR}) took over {timeout.timeout}s",
-            pytrace=False,
-        )
+        pytest.fail(f"building {directory} took over {timeout.timeout}s", pytrace=False)
     if build.returncode != 0:
         pytest.fail(
-            f"building the browser image ({BROWSER_DIR}/Dockerfile) failed "
-            f"({build.returncode}):\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}",
+            f"building {directory}/Dockerfile failed ({build.returncode}):\n"
+            f"{build.stdout[-3000:]}\n{build.stderr[-3000:]}",
             pytrace=False,
         )
-    return BROWSER_IMAGE
+    return tag
+
+
+@pytest.fixture(scope="session")
+def browser_image(docker_ready) -> str:
+    return build_test_image(BROWSER_IMAGE, BROWSER_DIR)
+
+
+@pytest.fixture(scope="session")
+def receiver_image(docker_ready) -> str:
+    """The alert receiver's: an HTTP and an SMTP server recording what they get as files."""
+    return build_test_image(RECEIVER_IMAGE, RECEIVER_DIR)
 
 
 @pytest.fixture(scope="session")

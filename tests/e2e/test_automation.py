@@ -11,19 +11,18 @@ import time
 import pytest
 
 from tests.e2e.compose_stack import (
-    LOCATION,
     crash,
     most_at_once,
     running_stack,
     tags_of,
     wait_until,
 )
+from tests.sales import HEADER
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
 SCHEDULE = "procesar_ventas_diario"
 SENSOR = "ventas_entrantes_sensor"
-HEADER = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
 
 
 @pytest.fixture(scope="module")
@@ -37,44 +36,6 @@ def auto():
         },
     ) as stack:
         yield stack
-
-
-def instigator_state(stack, kind: str, name: str) -> dict:
-    selector = {
-        "repositoryLocationName": LOCATION,
-        "repositoryName": "__repository__",
-        f"{kind}Name": name,
-    }
-    field, state = (
-        ("scheduleOrError", "scheduleState")
-        if kind == "schedule"
-        else ("sensorOrError", "sensorState")
-    )
-    query = f"""query($s: {kind.capitalize()}Selector!) {{ {field}({kind}Selector: $s) {{
-        ... on {kind.capitalize()} {{ {state} {{
-            status ticks(limit: 50) {{ status timestamp runIds }} }} }}
-    }} }}"""
-    return stack.graphql(query, {"s": selector})[field][state]
-
-
-def sensor_ticks_after(stack, since: float, count: int = 2) -> None:
-    """Wait until the sensor has ticked `count` times since `since` (a Unix time): whatever it
-    would do in response to what came before, it has had the chance to do."""
-    wait_until(
-        lambda: (
-            len(
-                [
-                    t
-                    for t in instigator_state(stack, "sensor", SENSOR)["ticks"]
-                    if t["timestamp"] > since
-                ]
-            )
-            >= count
-        ),
-        60,
-        f"{count} sensor ticks",
-        interval=0.5,
-    )
 
 
 def scheduled_runs(stack) -> list[dict]:
@@ -97,8 +58,8 @@ def ingestions(stack, name: str) -> list[dict]:
 
 
 def test_the_daily_schedule_is_on_by_default_and_its_tick_runs_in_a_container(auto):
-    assert instigator_state(auto, "schedule", SCHEDULE)["status"] == "RUNNING"
-    assert instigator_state(auto, "sensor", SENSOR)["status"] == "RUNNING"
+    assert auto.instigator("schedule", SCHEDULE)["status"] == "RUNNING"
+    assert auto.instigator("sensor", SENSOR)["status"] == "RUNNING"
 
     run = wait_until(lambda: scheduled_runs(auto), 100, "a scheduled run")[-1]
     run = auto.wait_for_run(run["runId"])
@@ -106,7 +67,7 @@ def test_the_daily_schedule_is_on_by_default_and_its_tick_runs_in_a_container(au
     container = tags_of(run)["docker/container_id"]
     assert container not in {c["Id"] for c in auto.containers().values()}
 
-    ticks = instigator_state(auto, "schedule", SCHEDULE)["ticks"]
+    ticks = auto.instigator("schedule", SCHEDULE)["ticks"]
     assert any(run["runId"] in t["runIds"] and t["status"] == "SUCCESS" for t in ticks)
     health = auto.graphql(
         "{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }"
@@ -133,7 +94,7 @@ def test_a_dropped_file_runs_once_is_archived_and_is_not_run_again(auto):
         60,
         "the duplicate to leave data/incoming/",
     )
-    sensor_ticks_after(auto, time.time())
+    auto.wait_for_ticks("sensor", SENSOR, time.time())
     assert len(ingestions(auto, "ventas_junio.csv")) == 1
     assert sorted(p.name for p in (auto.data_dir / "archive").iterdir()) == ["ventas_junio.csv"]
 
@@ -144,7 +105,7 @@ def test_a_bad_file_fails_its_run_clearly_and_is_kept(auto):
     (run,) = wait_until(lambda: ingestions(auto, "ventas_rotas.csv"), 60, "an ingestion run")
     assert auto.wait_for_run(run["runId"])["status"] == "FAILURE"
     assert "line 2: 'mucho'" in auto.run_log(run["runId"])
-    sensor_ticks_after(auto, time.time())  # no retry loop, file untouched
+    auto.wait_for_ticks("sensor", SENSOR, time.time())  # no retry loop, file untouched
     assert len(ingestions(auto, "ventas_rotas.csv")) == 1
     assert (auto.data_dir / "incoming" / "ventas_rotas.csv").exists()
 
@@ -153,19 +114,15 @@ def test_a_crashed_daemon_comes_back_and_schedules_and_sensors_carry_on_exactly_
     daemon = auto.containers()["daemon"]
     crash(daemon)
     crashed_at = time.time()
-    wait_until(
-        lambda: auto.containers()["daemon"]["RestartCount"] > daemon["RestartCount"],
-        60,
-        "the daemon to restart",
-    )
+    auto.wait_restarted("daemon", daemon)
     wait_until(
         lambda: auto.containers()["daemon"]["State"]["Health"]["Status"] == "healthy",
         120,
         "the restarted daemon to be healthy",
     )
 
-    assert instigator_state(auto, "schedule", SCHEDULE)["status"] == "RUNNING"
-    assert instigator_state(auto, "sensor", SENSOR)["status"] == "RUNNING"
+    assert auto.instigator("schedule", SCHEDULE)["status"] == "RUNNING"
+    assert auto.instigator("sensor", SENSOR)["status"] == "RUNNING"
     # The next tick fires after the crash...
     wait_until(
         lambda: [r for r in scheduled_runs(auto) if (r["startTime"] or 0) > crashed_at],
@@ -177,7 +134,7 @@ def test_a_crashed_daemon_comes_back_and_schedules_and_sensors_carry_on_exactly_
     (run,) = wait_until(lambda: ingestions(auto, "tras_el_reinicio.csv"), 60, "an ingestion run")
     assert auto.wait_for_run(run["runId"])["status"] == "SUCCESS"
     # ...and no tick ever ran twice: one tick per scheduled time, one run per tick.
-    ticks = [t for t in instigator_state(auto, "schedule", SCHEDULE)["ticks"] if t["runIds"]]
+    ticks = [t for t in auto.instigator("schedule", SCHEDULE)["ticks"] if t["runIds"]]
     assert any(t["timestamp"] > crashed_at for t in ticks)
     assert len({t["timestamp"] for t in ticks}) == len(ticks)
     assert all(len(t["runIds"]) == 1 for t in ticks)

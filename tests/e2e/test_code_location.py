@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from tests.e2e.compose_stack import SAMPLE_DATA, as_root
+from tests.sales import BAD_SALES, tutorial_results
 
 VENTAS = [
     "ventas_raw",
@@ -139,8 +140,8 @@ def test_one_daily_partition_materializes_in_its_own_file(stack, everything):
     assert run["status"] == "SUCCESS", stack.run_log(run["runId"])
 
     day = pd.read_parquet(stack.data_dir / "output" / "ventas_diarias" / "2024-03-15.parquet")
-    sample = pd.read_csv(SAMPLE_DATA / "ventas.csv").dropna()
-    assert len(day) == (sample["fecha"] == "2024-03-15").sum() > 0
+    clean = tutorial_results(SAMPLE_DATA / "ventas.csv")["ventas_procesadas"]
+    assert len(day) == (clean["fecha"] == "2024-03-15").sum() > 0
     assert asset(stack, "ventas_diarias")["partitionStats"]["numMaterialized"] >= 1
 
 
@@ -156,12 +157,7 @@ def run_on_a_bad_sales_file(stack) -> dict:
     sample is back in place afterwards."""
     sales = stack.data_dir / "ventas.csv"
     try:
-        sales.write_text(
-            "fecha,producto,categoria,precio,cantidad,usuario_id\n"
-            "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
-            "2024-03-02,Tableta,Electrónica,trescientos,1,3\n",
-            encoding="utf-8",
-        )
+        sales.write_text(BAD_SALES, encoding="utf-8")
         return stack.wait_for_run(stack.launch("procesar_ventas"))
     finally:
         sales.write_bytes((SAMPLE_DATA / "ventas.csv").read_bytes())

@@ -17,6 +17,7 @@ from tests.e2e.compose_stack import (
     tags_of,
     wait_until,
 )
+from tests.sales import tutorial_results
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
@@ -74,11 +75,9 @@ def test_the_report_reads_what_ventas_wrote_each_run_in_its_locations_image(two)
     assert tags_of(report)["dagster/image"] == f"{stack.project}-informes"
 
     written = pd.read_parquet(stack.data_dir / "output" / "informes" / "resumen_semanal.parquet")
-    sales = pd.read_csv(SAMPLE_DATA / "ventas.csv").dropna()
-    sales["fecha"] = pd.to_datetime(sales["fecha"])
-    sales["total"] = sales["precio"] * sales["cantidad"]
-    sales["semana"] = sales["fecha"].dt.to_period("W-SUN").dt.start_time
-    weekly = sales.groupby("semana").agg(ventas=("total", "size"), total=("total", "sum"))
+    daily = tutorial_results(SAMPLE_DATA / "ventas.csv")["ventas_por_dia"]
+    daily["semana"] = daily["fecha"].dt.to_period("W-SUN").dt.start_time
+    weekly = daily.groupby("semana").agg(ventas=("ventas", "sum"), total=("total", "sum"))
     assert pd.to_datetime(written["semana"]).tolist() == weekly.index.tolist()
     assert written["ventas"].tolist() == weekly["ventas"].tolist()
     assert written["total"].tolist() == pytest.approx(weekly["total"].tolist())

@@ -4,11 +4,11 @@ setting to change and no capability left; VENTAS_UID and VENTAS_GID still name a
 import pytest
 
 from tests.e2e.compose_stack import as_root, running_stack, wait_until
+from tests.sales import HEADER
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
 OWNERS = {"root": (0, 0), "uid 1000": (1000, 1000), "an unusual uid": (4242, 4343)}
-HEADER = "fecha,producto,categoria,precio,cantidad,usuario_id\\n"
 
 
 def owner_of(path) -> tuple[int, int]:
@@ -46,7 +46,7 @@ def test_outputs_archives_and_processes_belong_to_the_data_directorys_owner(owne
             stack.data_dir,
             "sh",
             "-c",
-            f"printf '{HEADER}2024-06-01,Cafe,Hogar,4.60,2,17\\n' > /data/.nuevas.csv"
+            f"printf '{HEADER.strip()}\\n2024-06-01,Cafe,Hogar,4.60,2,17\\n' > /data/.nuevas.csv"
             f" && chown {uid}:{gid} /data/.nuevas.csv"
             " && mv /data/.nuevas.csv /data/incoming/nuevas.csv",
         )

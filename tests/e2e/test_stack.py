@@ -20,6 +20,7 @@ from tests.e2e.compose_stack import (
     tags_of,
     wait_until,
 )
+from tests.sales import tutorial_results
 
 CODE_SERVERS = ("user_code", "informes", "plataforma")
 SERVICES = {"postgres", *CODE_SERVERS, "webserver", "daemon"}
@@ -33,15 +34,6 @@ ASSETS = {
     "ventas_completas",
     "ventas_diarias",
 }
-
-
-def expected_outputs() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The tutorial's computation, done independently with plain pandas."""
-    raw = pd.read_csv(SAMPLE_DATA / "ventas.csv")
-    clean = raw.dropna().copy()
-    clean["total"] = clean["precio"] * clean["cantidad"]
-    per_category = clean.groupby("categoria")["total"].sum().sort_index()
-    return clean, per_category
 
 
 def wait_gone(container_id: str) -> None:
@@ -95,7 +87,10 @@ def test_procesar_ventas_succeeds_in_its_own_container_which_is_then_removed(sta
     assert tags["dagster/image"] == f"{stack.project}-user_code"
     wait_gone(container_id)
 
-    expected_clean, expected_per_category = expected_outputs()
+    expected = tutorial_results(SAMPLE_DATA / "ventas.csv")
+    expected_clean = expected["ventas_procesadas"]
+    expected_per_category = expected["ventas_por_categoria"].astype({"categoria": "str"})
+    expected_per_category = expected_per_category.set_index("categoria")["total"]
     output = stack.data_dir / "output"
     procesadas = pd.read_parquet(output / "ventas_procesadas.parquet")
     assert len(procesadas) == len(expected_clean) > 0
@@ -230,13 +225,8 @@ def test_a_second_stack_runs_beside_the_first_and_tear_down_leaves_nothing(stack
         assert (output.stat().st_uid, output.stat().st_gid) == (4242, 4343)
 
         run_id = second.launch("procesar_ventas")
-        wait_until(
-            lambda: second.run(run_id)["status"] not in ("QUEUED", "NOT_STARTED"),
-            120,
-            "the run to start",
-            interval=0.1,
-        )
-        # Fail while the run's container exists.
+        # Fail while the run's container exists: tear-down has it to remove.
+        wait_until(second.run_containers, 120, "the run's container", interval=0.1)
         raise RuntimeError("simulated failure")
 
     assert second.resources_left() == {

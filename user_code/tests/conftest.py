@@ -1,5 +1,9 @@
+import json
 import os
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import dagster as dg
@@ -41,3 +45,32 @@ def resources(data_dir: Path) -> dict:
         "io_manager": ParquetIOManager(base_dir=str(data_dir)),
         IN_MEMORY: dg.InMemoryIOManager(),
     }
+
+
+@pytest.fixture
+def arrow_peak():
+    """`measure(code)`: run `code` in a fresh Python and return what it left in `result`, and
+    the most memory Arrow held at once while it ran, beyond what it held before. Exactly: the
+    high-water mark of Arrow's default pool, in a process that did nothing else, with every
+    allocation of every thread counted (a pool of the test's own misses those that Arrow's C++
+    makes from the default one; sampling misses those between two samples)."""
+
+    def measure(code: str):
+        script = (
+            "import json, pyarrow as pa\n"
+            "pool = pa.default_memory_pool()\n"
+            "before = pool.bytes_allocated()\n"
+            f"{textwrap.dedent(code)}\n"
+            'print(json.dumps({"result": result, "peak": pool.max_memory() - before}))\n'
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        measured = json.loads(done.stdout.strip().splitlines()[-1])
+        return measured["result"], measured["peak"]
+
+    return measure

@@ -1,7 +1,6 @@
 """Every asset materialized with its real I/O manager into a temporary data directory."""
 
 import re
-import threading
 
 import dagster as dg
 import pandas as pd
@@ -9,9 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.sales import HEADER, tutorial_results
 from ventas import tables
-from ventas.defs.ventas.checks import cantidad_entera_positiva, precio_no_negativo
-from ventas.tables import Table
 
 
 def materialize(defs, resources, selection=None, **kwargs):
@@ -29,10 +27,7 @@ def metadata(result, asset: str) -> dict:
 
 
 def expected_clean(data_dir) -> pd.DataFrame:
-    raw = pd.read_csv(data_dir / "ventas.csv")
-    clean = raw.dropna().copy()
-    clean["total"] = clean["precio"] * clean["cantidad"]
-    return clean
+    return tutorial_results(data_dir / "ventas.csv")["ventas_procesadas"]
 
 
 def test_the_whole_graph_materializes_with_the_tutorials_results(defs, data_dir, resources):
@@ -107,8 +102,7 @@ def logged(instance, result) -> str:
 
 
 def write_sales(data_dir, rows: list[str]) -> None:
-    header = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
-    (data_dir / "ventas.csv").write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+    (data_dir / "ventas.csv").write_text(HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
 
 
 def checks_of(result) -> dict:
@@ -176,7 +170,7 @@ def test_the_checks_find_bad_rows_in_every_row_group(defs, data_dir, resources, 
     assert cantidad["bad quantities"].value == 1 and "|      8 |" in cantidad["first rows"].value
 
 
-def test_the_checks_hold_a_batch_of_a_column_not_the_column(data_dir, resources):
+def test_the_checks_hold_a_batch_of_a_column_not_the_column(data_dir, arrow_peak):
     rows = 2_000_000
     raw = pa.table(
         {
@@ -186,30 +180,19 @@ def test_the_checks_hold_a_batch_of_a_column_not_the_column(data_dir, resources)
     )
     pq.write_table(raw, data_dir / "raw.parquet", row_group_size=100_000)
     column_bytes = raw.column("precio").nbytes
-    table = Table(data_dir / "raw.parquet")
-    for check in (precio_no_negativo, cantidad_entera_positiva):
-        result, peak = with_arrow_peak(check, table, resources["data_dir"])
-        assert result.passed
-        assert 0 < peak < column_bytes / 4, check.__name__
-
-
-def with_arrow_peak(fn, *args):
-    """`fn(*args)`, and the most memory Arrow held meanwhile beyond what it held before."""
-    start, peak, done = pa.total_allocated_bytes(), 0, threading.Event()
-
-    def watch() -> None:
-        nonlocal peak
-        while not done.wait(0.0005):
-            peak = max(peak, pa.total_allocated_bytes() - start)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
-        result = fn(*args)
-    finally:
-        done.set()
-        watcher.join()
-    return result, peak
+    for check in ("precio_no_negativo", "cantidad_entera_positiva"):
+        passed, peak = arrow_peak(
+            f"""
+            from pathlib import Path
+            from locationkit.data import DataDirectory
+            from ventas.defs.ventas.checks import {check}
+            from ventas.tables import Table
+            table = Table(Path({str(data_dir / "raw.parquet")!r}))
+            result = {check}(table, DataDirectory(path={str(data_dir)!r})).passed
+            """
+        )
+        assert passed
+        assert 0 < peak < column_bytes / 4, check
 
 
 def test_one_check_runs_on_its_own_as_the_uis_execute_button_runs_it(defs, data_dir, resources):
@@ -234,15 +217,11 @@ BAD_INPUTS = {
     "empty": ("", "is empty"),
     "missing columns": ("fecha,producto,precio\n2024-01-01,Café,4.5\n", "lacks the column(s)"),
     "non-numeric": (
-        "fecha,producto,categoria,precio,cantidad,usuario_id\n"
-        "2024-01-01,Café,Alimentación,cuatro,2,1\n",
+        HEADER + "2024-01-01,Café,Alimentación,cuatro,2,1\n",
         "line 2: 'cuatro'",
     ),
     "not UTF-8 mid-file": (
-        (
-            "fecha,producto,categoria,precio,cantidad,usuario_id\n"
-            + "2024-01-01,Café,Alimentación,4.5,2,1\n" * 3000
-        ).encode()
+        (HEADER + "2024-01-01,Café,Alimentación,4.5,2,1\n" * 3000).encode()
         + "2024-01-01,Té,Alimentación,1,1,1\n".encode("cp1252"),
         "is not valid UTF-8: line 3002",
     ),
@@ -275,8 +254,7 @@ def test_bad_sales_file_fails_the_run_with_a_clear_message_and_keeps_the_last_ou
 
 def test_a_latin1_file_is_read_with_a_warning_in_the_log(defs, data_dir, resources):
     (data_dir / "ventas.csv").write_bytes(
-        "fecha,producto,categoria,precio,cantidad,usuario_id\n"
-        "2024-01-01,Turrón,Alimentación,7.25,1,1\n".encode("cp1252")
+        (HEADER + "2024-01-01,Turrón,Alimentación,7.25,1,1\n").encode("cp1252")
     )
     with dg.instance_for_test() as instance:
         result = materialize(defs, resources, selection=["ventas_raw"], instance=instance)

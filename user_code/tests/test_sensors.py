@@ -8,9 +8,8 @@ import time
 import dagster as dg
 
 from locationkit.data import DataDirectory
+from tests.sales import HEADER
 from ventas.defs.entrantes.assets import archivos_entrantes
-
-HEADER = "fecha,producto,categoria,precio,cantidad,usuario_id\n"
 
 
 def drop(data_dir, name: str, content: str, age: float = 60):
