@@ -3,7 +3,6 @@ SMTP server (plain, STARTTLS, TLS) started here, and the two sensors on a real i
 real failed runs: one alert per run, retried with backoff, never sent twice to a channel."""
 
 import json
-import socket
 import ssl
 import threading
 import time
@@ -25,24 +24,27 @@ import plataforma.definitions
 from locationkit.failures import SettingError, UserError, reported
 from plataforma.alerts import (
     DETAILS_TAG,
-    EMAIL,
     FORMER_DETAILS_TAG,
     FORMER_STATUS_TAG,
     PENDING,
     SENT,
     STATUS_TAG,
-    WEBHOOK,
     Alert,
     Delivery,
-    DeliveryError,
-    SmtpServer,
     alert_for,
     deliver,
+)
+from plataforma.settings import Settings
+from stack.notify import (
+    EMAIL,
+    WEBHOOK,
+    DeliveryError,
+    SmtpServer,
     first_line,
     post_webhook,
     send_email,
 )
-from plataforma.settings import Settings
+from tests.e2e.compose_stack import free_port
 
 DATA = "/opt/dagster/data"
 
@@ -64,12 +66,6 @@ def leer_ventas() -> None:
 def procesar_ventas() -> None:
     """A job of some location that fails on bad input, with its first line."""
     leer_ventas()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- receivers ------------------------------------------------------------------------

@@ -2,11 +2,16 @@
 here after an upgrade names what moved; stack/compat.py is the one file to change."""
 
 import inspect
+import subprocess
+import sys
+import time
 
 import dagster as dg
+import pytest
 from dagster_docker import DockerRunLauncher
 
 from stack import compat
+from tests.e2e.compose_stack import free_port
 
 
 def test_the_tags_the_launcher_and_the_daemon_write_have_the_names_dagster_reads():
@@ -60,3 +65,53 @@ def test_the_default_tick_retention_is_read_per_kind_of_instigator():
     for kind in (compat.InstigatorType.SCHEDULE, compat.InstigatorType.SENSOR):
         retention = compat.get_default_tick_retention_settings(kind)
         assert {status.value for status in retention} >= {"SKIPPED", "SUCCESS", "FAILURE"}
+
+
+def test_the_tables_and_states_the_exporter_reads_have_their_names():
+    columns = set(compat.AssetCheckExecutionsTable.c.keys())
+    assert {"id", "asset_key", "check_name", "execution_status"} <= columns
+    assert compat.AssetCheckExecutionsTable.name == "asset_check_executions"
+    from dagster_postgres.event_log import PostgresEventLogStorage
+
+    assert callable(PostgresEventLogStorage.index_connection)
+    assert {s.name for s in compat.InstigatorStatus} >= {"RUNNING", "DECLARED_IN_CODE"}
+    assert {s.name for s in compat.TickStatus} == {"STARTED", "SKIPPED", "SUCCESS", "FAILURE"}
+
+
+GOOD = "import dagster as dg\n\ndefs = dg.Definitions(assets=[dg.asset(lambda: 1, name='a')])\n"
+BROKEN = "raise RuntimeError('the code is broken')\n"
+
+
+@pytest.mark.parametrize(("code", "expected"), [(GOOD, None), (BROKEN, "the code is broken")])
+def test_a_code_servers_load_error_is_read_over_grpc(tmp_path, code, expected):
+    (tmp_path / "defs.py").write_text(code)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "api",
+            "grpc",
+            "--python-file",
+            "defs.py",
+            "--port",
+            str(port),
+            "--lazy-load-user-code",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while (error := compat.location_load_error("127.0.0.1", port, 2)) and error.startswith(
+            "unreachable"
+        ):
+            assert time.monotonic() < deadline, error
+            time.sleep(0.5)
+        assert error is None if expected is None else expected in error
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert compat.location_load_error("127.0.0.1", port, 2).startswith("unreachable")

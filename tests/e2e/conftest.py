@@ -3,8 +3,6 @@ under tests/e2e/ is marked `e2e`: `./scripts/test -m "not e2e"` leaves them out.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,27 +23,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.e2e)
-
-
-def _docker_available() -> str | None:
-    """None if Docker and Compose v2 answer, else why not."""
-    if shutil.which("docker") is None:
-        return "the docker command is not installed"
-    for cmd in (["docker", "info"], ["docker", "compose", "version"]):
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0:
-            return f"`{' '.join(cmd)}` failed: {result.stderr.strip()[:300]}"
-    return None
-
-
-@pytest.fixture(scope="session")
-def docker_ready() -> None:
-    problem = _docker_available()
-    if problem is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but Docker is unusable: {problem}")
-    pytest.skip(f"Docker is unusable here: {problem}")
 
 
 def build_test_image(tag: str, directory: Path) -> str:

@@ -10,14 +10,8 @@ A stack of its own, with alerts looking every 2 seconds and the rest of the auto
 
 import dataclasses
 import json
-import os
-import secrets
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from email import message_from_string, policy
 from pathlib import Path
 
 import pytest
@@ -25,124 +19,19 @@ import pytest
 from tests.e2e.compose_stack import (
     Stack,
     crash,
-    docker,
     running_stack,
     sales_from,
     tags_of,
     wait_until,
 )
+from tests.e2e.receiver import RECEIVER, Receiver
 from tests.e2e.test_code_location import failures
+from tests.sales import BAD_SALES
 
 pytestmark = pytest.mark.usefixtures("docker_ready")
 
-RECEIVER_IMAGE = "ventas-test-alerts"
-RECEIVER_DIR = Path(__file__).parent / "alerts"
-# The receiver's name on the stack's network.
-RECEIVER = "receptor"
 PUBLIC_URL = "https://dagster.example.com"
 TO = ["ops@example.com", "ana@example.com"]
-BAD_SALES = (
-    "fecha,producto,categoria,precio,cantidad,usuario_id\n"
-    "2024-03-01,Café molido,Alimentación,4.60,2,17\n"
-    "2024-03-02,Tableta,Electrónica,trescientos,1,3\n"
-)
-
-TICKS = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
-    ... on Sensor { sensorState { status
-        ticks(limit: 200) { status timestamp originRunIds skipReason error { message } } } } } }"""
-
-
-class Receiver:
-    """The receiver's container, on the stack's network as `receptor`, writing what it gets to
-    a directory of the host."""
-
-    def __init__(self, stack: Stack, image: str):
-        self.records = Path(tempfile.mkdtemp(prefix="ventas-alerts-"))
-        self.records.chmod(0o777)
-        self.name = f"{stack.project}-receptor-{secrets.token_hex(3)}"
-        self.network = f"{stack.project}_dagster"
-        self.image = image
-
-    def run(self) -> None:
-        # No --rm: the tests stop and start it again; remove() takes it away.
-        docker(
-            "run",
-            "--detach",
-            "--name",
-            self.name,
-            "--network",
-            self.network,
-            "--network-alias",
-            RECEIVER,
-            "--volume",
-            f"{self.records}:/records",
-            # Its records belong to whoever runs the tests, who removes them.
-            "--user",
-            f"{os.getuid()}:{os.getgid()}",
-            self.image,
-        )
-        self.wait_ready()
-
-    def wait_ready(self) -> None:
-        wait_until((self.records / "ready").exists, 30, "the receiver to listen")
-
-    def stop(self) -> None:
-        docker("stop", "--time", "5", self.name)
-        (self.records / "ready").unlink(missing_ok=True)
-
-    def start(self) -> None:
-        docker("start", self.name)
-        self.wait_ready()
-
-    def hold_answers(self, seconds: float) -> None:
-        """Answer each POST only `seconds` after it arrived (0: at once)."""
-        (self.records / "delay").write_text(str(seconds), encoding="utf-8")
-
-    def remove(self) -> None:
-        docker("rm", "--force", self.name, check=False)
-        shutil.rmtree(self.records, ignore_errors=True)
-
-    def _read(self, kind: str) -> list[dict]:
-        folder = self.records / kind
-        if not folder.is_dir():
-            return []
-        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
-
-    def posts(self, run_id: str) -> list[dict]:
-        """The POSTs that name `run_id`, in the order they came."""
-        return [p for p in self._read("webhook") if run_id in p["body"]]
-
-    def mails(self, run_id: str) -> list:
-        """The e-mails that name `run_id`, parsed."""
-        return [
-            (mail, message_from_string(mail["message"], policy=policy.default))
-            for mail in self._read("mail")
-            if run_id in mail["message"]
-        ]
-
-
-@pytest.fixture(scope="session")
-def receiver_image(docker_ready) -> str:
-    try:
-        # --force-rm: a step that fails leaves no container behind
-        build = docker(
-            "build",
-            "--quiet",
-            "--force-rm",
-            "--tag",
-            RECEIVER_IMAGE,
-            str(RECEIVER_DIR),
-            check=False,
-        )
-    except subprocess.TimeoutExpired as timeout:
-        pytest.fail(f"building {RECEIVER_DIR} took over {timeout.timeout}s", pytrace=False)
-    if build.returncode != 0:
-        pytest.fail(
-            f"building the receiver image ({RECEIVER_DIR}/Dockerfile) failed:\n"
-            f"{build.stdout[-3000:]}\n{build.stderr[-3000:]}",
-            pytrace=False,
-        )
-    return RECEIVER_IMAGE
 
 
 @pytest.fixture(scope="module")
@@ -170,31 +59,14 @@ def alerting(receiver_image) -> Iterator[tuple[Stack, Receiver]]:
             receiver.remove()
 
 
-def sensor_state(stack: Stack, sensor: str) -> dict:
-    selector = {
-        "repositoryLocationName": "plataforma",
-        "repositoryName": "__repository__",
-        "sensorName": sensor,
-    }
-    return stack.graphql(TICKS, {"s": selector})["sensorOrError"]["sensorState"]
-
-
 def ticks(stack: Stack, sensor: str) -> list[dict]:
-    return sensor_state(stack, sensor)["ticks"]
+    return stack.instigator("sensor", sensor, "plataforma")["ticks"]
 
 
 def ticks_after(stack: Stack, since: float, count: int = 2) -> None:
-    """Wait until both alert sensors have ticked `count` times since `since`: whatever they
-    would do about what came before, they have had the chance to do."""
+    """Both alert sensors have ticked `count` times since `since`."""
     for sensor in ("alertar_fallos", "reintentar_alertas"):
-        wait_until(
-            lambda sensor=sensor: (
-                len([t for t in ticks(stack, sensor) if t["timestamp"] > since]) >= count
-            ),
-            60,
-            f"{count} ticks of {sensor}",
-            interval=0.5,
-        )
+        stack.wait_for_ticks("sensor", sensor, since, count, "plataforma")
 
 
 def failed_run(stack: Stack, bad_sales: Path) -> tuple[str, str]:
@@ -224,7 +96,7 @@ def test_a_failed_run_sends_one_post_and_one_email_with_what_to_fix(alerting, ba
     stack, receiver = alerting
     # Running, though the rest of the automation is off.
     for sensor in ("alertar_fallos", "reintentar_alertas"):
-        assert sensor_state(stack, sensor)["status"] == "RUNNING"
+        assert stack.instigator("sensor", sensor, "plataforma")["status"] == "RUNNING"
     run_id, first_line = failed_run(stack, bad_sales)
 
     (post,) = wait_until(lambda: receiver.posts(run_id), 60, "the alert's POST")
@@ -294,11 +166,7 @@ def test_a_daemon_killed_while_an_alert_is_sent_does_not_send_it_again(alerting,
         crashed_at = time.time()
     finally:
         receiver.hold_answers(0)
-    wait_until(
-        lambda: stack.containers()["daemon"]["RestartCount"] > daemon["RestartCount"],
-        60,
-        "the daemon to restart",
-    )
+    stack.wait_restarted("daemon", daemon)
     ticks_after(stack, crashed_at + 6)
 
     assert len(receiver.posts(run_id)) == 1

@@ -10,32 +10,14 @@ second time.
 
 from __future__ import annotations
 
-import http.client
 import json
-import smtplib
-import ssl
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import formatdate
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import dagster as dg
 
-WEBHOOK, EMAIL = "webhook", "email"
-# Seconds a receiver has to accept a connection and answer; a sensor's tick waits that long.
-TIMEOUT = 10
-# The longest first line an alert carries; the run's page has the rest.
-MAX_PROBLEM = 500
-TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
-
-
-class DeliveryError(Exception):
-    """A channel did not take an alert. The message says why, without any secret."""
-
+from stack.notify import DeliveryError, Sender, first_line
 
 # --- the message ----------------------------------------------------------------------
 
@@ -54,18 +36,16 @@ class Alert:
         return f"Run failed: {self.job} ({self.run_id[:8]})"
 
     @property
+    def message_id(self) -> str:
+        return f"{self.run_id}.failure"
+
+    @property
     def text(self) -> str:
         where = f" in {self.location}" if self.location else ""
         lines = [f"Run failed: {self.job}{where}", f"Run ID: {self.run_id}", self.problem]
         if self.link:
             lines.append(self.link)
         return "\n".join(lines)
-
-
-def first_line(text: str | None) -> str:
-    lines = [line.strip() for line in (text or "").strip().splitlines()]
-    line = lines[0] if lines else ""
-    return line if len(line) <= MAX_PROBLEM else line[: MAX_PROBLEM - 1] + "…"
 
 
 def run_link(public_url: str | None, run_id: str) -> str | None:
@@ -88,121 +68,6 @@ def alert_for(run: dg.DagsterRun, failure: dg.DagsterEvent | None, public_url: s
         location=origin.repository_origin.code_location_origin.location_name if origin else None,
         link=run_link(public_url, run.run_id),
     )
-
-
-# --- the channels ---------------------------------------------------------------------
-
-
-def post_webhook(url: str, alert: Alert, timeout: float = TIMEOUT) -> None:
-    """POST `{"text": ...}`, as Slack's incoming webhooks (and Mattermost's, Teams'
-    workflows, Rocket.Chat's) take it. Anything but a 2xx answer is a failure."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps({"text": alert.text}).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "ventas-dagster"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-    except urllib.error.HTTPError as error:
-        raise DeliveryError(f"HTTP {error.code} {error.reason}") from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise DeliveryError(f"{type(reason).__name__}: {reason}") from None
-    except (http.client.HTTPException, ValueError) as error:
-        # InvalidURL, BadStatusLine, ...: named only, as their messages may quote the URL.
-        raise DeliveryError(type(error).__name__) from None
-
-
-@dataclass(frozen=True)
-class SmtpServer:
-    """Where mail is sent through, from a URL: `smtp://[user:password@]host[:25]`, with
-    `?starttls=true` to switch to TLS before logging in, or `smtps://...[:465]` for TLS from
-    the start. The user and password are percent-encoded, as in any URL."""
-
-    host: str
-    port: int
-    security: str = "none"  # "none", "starttls" or "tls"
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def parse(cls, url: str) -> SmtpServer:
-        """The server of `url`; a ValueError that never repeats the password otherwise."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps"):
-            raise ValueError(f"the scheme is {parts.scheme + '://' if parts.scheme else 'missing'}")
-        if not parts.hostname:
-            raise ValueError("it has no host")
-        if parts.path not in ("", "/") or parts.fragment:
-            raise ValueError("it has a path; only a host, a port and ?starttls=true may follow")
-        try:
-            port = parts.port or (465 if parts.scheme == "smtps" else 25)
-        except ValueError:
-            raise ValueError("its port is not a number from 1 to 65535") from None
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        starttls = query.pop("starttls", "false").lower()
-        if query or starttls not in TRUE + FALSE:
-            raise ValueError("the only option it takes is ?starttls=true")
-        if starttls in TRUE and parts.scheme == "smtps":
-            raise ValueError("smtps:// is TLS already; ?starttls=true is for smtp://")
-        if (parts.username is None) != (parts.password is None):
-            raise ValueError("it has a user without a password")
-        security = "tls" if parts.scheme == "smtps" else "starttls" if starttls in TRUE else "none"
-        return cls(
-            host=parts.hostname,
-            port=port,
-            security=security,
-            username=unquote(parts.username) if parts.username is not None else None,
-            password=unquote(parts.password) if parts.password is not None else None,
-        )
-
-
-def email_message(alert: Alert, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = alert.subject
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Date"] = formatdate(usegmt=True)
-    # The same for every attempt of one run's alert: a mail client can tell them apart.
-    message["Message-ID"] = f"<{alert.run_id}.failure@ventas-dagster>"
-    message.set_content(alert.text + "\n")
-    return message
-
-
-def send_email(
-    server: SmtpServer,
-    sender: str,
-    recipients: tuple[str, ...],
-    alert: Alert,
-    timeout: float = TIMEOUT,
-) -> None:
-    """Send the alert through `server`, checking its TLS certificate against the system's
-    trusted authorities (or SSL_CERT_FILE's) when it speaks TLS."""
-    message = email_message(alert, sender, recipients)
-    tls = ssl.create_default_context()
-    try:
-        smtp = (
-            smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=tls)
-            if server.security == "tls"
-            else smtplib.SMTP(server.host, server.port, timeout=timeout)
-        )
-        with smtp:
-            if server.security == "starttls":
-                smtp.starttls(context=tls)
-            if server.username is not None:
-                smtp.login(server.username, server.password or "")
-            smtp.send_message(message)
-    except smtplib.SMTPResponseException as error:
-        reply = error.smtp_error
-        if isinstance(reply, bytes):
-            reply = reply.decode(errors="replace")
-        raise DeliveryError(f"SMTP {error.smtp_code} {first_line(reply)}") from None
-    except smtplib.SMTPRecipientsRefused as error:
-        raise DeliveryError(f"SMTP refused {', '.join(error.recipients)}") from None
-    except (smtplib.SMTPException, OSError) as error:
-        raise DeliveryError(f"{type(error).__name__}: {first_line(str(error))}") from None
 
 
 # --- where a run's alert stands -------------------------------------------------------
@@ -282,9 +147,6 @@ class Delivery:
             return None
 
 
-Sender = Callable[[Alert], None]
-
-
 def deliver(
     senders: Mapping[str, Sender],
     alert: Alert,
@@ -326,19 +188,3 @@ def deliver(
         next_at=now + retry_delay(failures, interval),
         error="; ".join(errors),
     )
-
-
-def channels_from(
-    webhook_url: str | None,
-    smtp: SmtpServer | None,
-    sender: str,
-    recipients: tuple[str, ...],
-) -> dict[str, Sender]:
-    """The channels that are set, each a function that sends an alert or raises
-    DeliveryError."""
-    senders: dict[str, Sender] = {}
-    if webhook_url:
-        senders[WEBHOOK] = lambda alert: post_webhook(webhook_url, alert)
-    if smtp is not None and recipients:
-        senders[EMAIL] = lambda alert: send_email(smtp, sender, recipients, alert)
-    return senders

@@ -10,16 +10,11 @@ run on.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parseaddr
-from urllib.parse import urlsplit
 
 from locationkit.failures import SettingError
-from plataforma.alerts import SmtpServer
-
-ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
+from stack.notify import ChannelSettingError, SmtpServer, channel_settings, http_url
 
 
 @dataclass(frozen=True)
@@ -50,54 +45,10 @@ class Settings:
 def alert_settings(get: Callable[[str, object], str]) -> dict:
     """The DAGSTER_ALERT_* settings and DAGSTER_PUBLIC_URL, as `Settings` fields. The webhook
     URL and the SMTP URL hold secrets: their messages never repeat them."""
-    settings: dict = {}
-    if webhook := get("DAGSTER_ALERT_WEBHOOK_URL", ""):
-        if not http_url(webhook):
-            raise SettingError(
-                "DAGSTER_ALERT_WEBHOOK_URL is not an http:// or https:// address; use the URL "
-                "the chat tool gives for an incoming webhook."
-            )
-        settings["alert_webhook_url"] = webhook
-    sender = get("DAGSTER_ALERT_EMAIL_FROM", "")
-    if sender and not ADDRESS.fullmatch(parseaddr(sender)[1]):
-        raise SettingError(
-            f"DAGSTER_ALERT_EMAIL_FROM={sender!r} is not an e-mail address; use one such as "
-            "dagster@example.com, or 'Dagster <dagster@example.com>'."
-        )
-    to, smtp_url = get("DAGSTER_ALERT_EMAIL_TO", ""), get("DAGSTER_ALERT_SMTP_URL", "")
-    if to or smtp_url:
-        if not to:
-            raise SettingError(
-                "DAGSTER_ALERT_SMTP_URL is set but DAGSTER_ALERT_EMAIL_TO is not: set the "
-                "addresses to send alerts to, separated by commas."
-            )
-        if not smtp_url:
-            raise SettingError(
-                "DAGSTER_ALERT_EMAIL_TO is set but DAGSTER_ALERT_SMTP_URL is not: set the mail "
-                "server to send through, such as smtp://user:password@mail.example.com:587"
-                "?starttls=true."
-            )
-        recipients = tuple(a.strip() for a in to.split(",") if a.strip())
-        for address in recipients:
-            if not ADDRESS.fullmatch(address):
-                raise SettingError(
-                    f"DAGSTER_ALERT_EMAIL_TO: {address!r} is not an e-mail address; use "
-                    "addresses separated by commas, such as ana@example.com,ops@example.com."
-                )
-        try:
-            smtp = SmtpServer.parse(smtp_url)
-        except ValueError as error:
-            raise SettingError(
-                f"DAGSTER_ALERT_SMTP_URL cannot be used: {error}. Use "
-                "smtp://[user:password@]host[:port][?starttls=true] or "
-                "smtps://[user:password@]host[:port], with special characters of the user "
-                "and password percent-encoded (@ as %40)."
-            ) from None
-        if not sender and smtp.username and ADDRESS.fullmatch(smtp.username):
-            sender = smtp.username  # servers that log you in mostly want you as the sender
-        settings.update(alert_email_to=recipients, alert_smtp=smtp)
-        if sender:
-            settings["alert_email_from"] = sender
+    try:
+        settings = channel_settings(get)
+    except ChannelSettingError as error:
+        raise SettingError(str(error)) from None
     interval = get("DAGSTER_ALERT_INTERVAL", Settings.alert_interval)
     if not interval.isdigit() or int(interval) < 1:
         raise SettingError(f"DAGSTER_ALERT_INTERVAL={interval!r}: use a whole number of seconds.")
@@ -110,13 +61,3 @@ def alert_settings(get: Callable[[str, object], str]) -> dict:
             )
         settings["public_url"] = public_url
     return settings
-
-
-def http_url(value: str) -> bool:
-    if any(c.isspace() or not c.isprintable() for c in value):
-        return False
-    try:
-        parts = urlsplit(value)
-        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
-    except ValueError:  # a port that is not a number
-        return False

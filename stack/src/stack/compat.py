@@ -1,5 +1,6 @@
 """Every use of Dagster's private API in the stack, in one place: what the storage, the run
-launcher, the daemon's retry fixes and the Helm values need that Dagster does not export.
+launcher, the daemon's retry fixes, the metrics exporter and the Helm values need that Dagster
+does not export.
 
 Each name here has a canary in stack/tests/test_compat.py that fails when an upgrade of Dagster
 moves or changes it: upgrade, run the tests, and this file is the one list to look at.
@@ -13,12 +14,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as db
+from dagster import AssetKey, deserialize_value
 from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.errors import DagsterUserCodeUnreachableError
 from dagster._core.instance.config import get_default_tick_retention_settings
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
+from dagster._core.scheduler.instigation import InstigatorStatus, TickStatus
 from dagster._core.storage.dagster_run import RunRecord
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.tags import MAX_RETRIES_TAG
+from dagster._grpc.__generated__ import dagster_api_pb2
+from dagster._grpc.client import DagsterGrpcClient
 from dagster._serdes import ConfigurableClassData
+from dagster._utils.error import SerializableErrorInfo
 from dagster_docker import DockerRunLauncher
 from dagster_docker.container_context import DockerContainerContext
 
@@ -44,15 +53,20 @@ __all__ = [
     "WILL_RETRY_TAG",
     "CheckRunHealthResult",
     "ConfigurableClassData",
+    "InstigatorStatus",
     "InstigatorType",
     "RunFailureReason",
     "RunRecord",
+    "TickStatus",
     "WorkerStatus",
     "auto_reexecution_should_retry_run",
+    "database_size",
     "docker_client",
     "event_log_consumer",
     "get_default_tick_retention_settings",
+    "latest_check_results",
     "launcher_instance",
+    "location_load_error",
     "run_container",
 ]
 
@@ -73,3 +87,50 @@ def docker_client(launcher: DockerRunLauncher, context: DockerContainerContext) 
 def run_container(launcher: DockerRunLauncher, run: Any) -> Any:
     """The Docker container of a run, or None once it is gone."""
     return launcher._get_container(run)
+
+
+# What the metrics exporter reads that Dagster has no public API for.
+
+
+def location_load_error(host: str, port: int, timeout: int) -> str | None:
+    """Ask a code server for its repositories: None when its code loaded, else the load
+    error it shows in the UI, or why it did not answer within `timeout` seconds."""
+    client = DagsterGrpcClient(host=host, port=port)
+    try:
+        reply = client._query(
+            "ListRepositories", dagster_api_pb2.ListRepositoriesRequest, timeout=timeout
+        )
+    except DagsterUserCodeUnreachableError as error:
+        return f"unreachable: {error}"
+    loaded = deserialize_value(reply.serialized_list_repositories_response_or_error)
+    return loaded.to_string() if isinstance(loaded, SerializableErrorInfo) else None
+
+
+def latest_check_results(instance: Any) -> list[tuple[str, str, bool]]:
+    """(asset key, check name, passed) for the latest finished evaluation of every asset
+    check the instance has seen: one query on Dagster's asset_check_executions table."""
+    table = AssetCheckExecutionsTable
+    latest = (
+        db.select(
+            table.c.asset_key,
+            table.c.check_name,
+            table.c.execution_status,
+        )
+        .where(table.c.execution_status.in_(["SUCCEEDED", "FAILED"]))
+        .distinct(table.c.asset_key, table.c.check_name)
+        .order_by(table.c.asset_key, table.c.check_name, table.c.id.desc())
+    )
+    with instance.event_log_storage.index_connection() as connection:
+        rows = connection.execute(latest).fetchall()
+    results = []
+    for key, name, status in rows:
+        asset = AssetKey.from_db_string(key)
+        if asset is not None:
+            results.append((asset.to_user_string(), name, status == "SUCCEEDED"))
+    return results
+
+
+def database_size(instance: Any) -> int:
+    """Bytes on disk of the instance's Postgres database."""
+    with instance.event_log_storage.index_connection() as connection:
+        return connection.execute(db.text("SELECT pg_database_size(current_database())")).scalar()

@@ -28,10 +28,15 @@ the daemon starts unpatched, with a warning: stock behaviour, not a crash loop.
    stop, the runs in flight are canceled and their containers stopped and removed before it
    exits (stack.run_containers).
 
+4. Another reads the daemons' heartbeats: it keeps the health check's file fresh while they
+   beat, and exits once one has been silent too long, for Docker to restart the daemon
+   (stack.heartbeats).
+
 `stack-daemon` runs it; its arguments are dagster-daemon's own.
 """
 
 import importlib.metadata
+import os
 import sys
 import threading
 import time
@@ -41,6 +46,7 @@ from collections.abc import Callable
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from stack import compat
+from stack.heartbeats import HeartbeatWatch, tolerance_from
 from stack.run_containers import RunContainers
 
 # Dagster's own retry decision, which the patched consumer hands the settled runs to.
@@ -169,9 +175,13 @@ def main() -> None:
             "stack/compat.py and stack/daemon.py.",
             stacklevel=1,
         )
-    containers = RunContainers(DagsterInstance.get())
+    tolerance = tolerance_from(os.environ)
+    instance = DagsterInstance.get()
+    containers = RunContainers(instance)
     stopping = threading.Event()
     threading.Thread(target=containers.watch, args=(stopping,), daemon=True).start()
+    heartbeats = HeartbeatWatch(instance, tolerance)
+    threading.Thread(target=heartbeats.watch, args=(stopping,), daemon=True).start()
     sys.argv[0] = "dagster-daemon"
     try:
         dagster_daemon_main()()

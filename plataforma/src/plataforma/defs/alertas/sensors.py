@@ -23,12 +23,11 @@ from plataforma.alerts import (
     STATUS_TAG,
     Alert,
     Delivery,
-    Sender,
     alert_for,
-    channels_from,
     deliver,
 )
 from plataforma.settings import Settings
+from stack.notify import Sender, channels_from
 
 # Alerts retried in one tick at most: a tick stays short, whatever piled up.
 RETRIES_PER_TICK = 10
