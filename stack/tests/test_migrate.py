@@ -64,3 +64,13 @@ def test_a_run_limit_docker_cannot_take_is_named(setting, value, expected):
     result = migrate_with(**{setting: value})
     assert result.returncode == 1
     assert result.stderr.startswith(f"migrate: {expected}"), result.stderr
+
+
+@pytest.mark.parametrize("days", ["90d", "-1", "1.5", "noventa"])
+def test_a_malformed_retention_is_named_before_anything_connects(days):
+    result = migrate_with(DAGSTER_RUN_RETENTION_DAYS=days)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"migrate: DAGSTER_RUN_RETENTION_DAYS={days!r} is not a whole number of days; use one "
+        "such as 90 (the default), or 0 to keep every run."
+    )

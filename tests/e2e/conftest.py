@@ -6,11 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.compose_stack import REPO, Stack, docker, running_stack
+from tests.e2e.compose_stack import REPO, Stack, docker, free_port, running_stack
+from tests.e2e.receiver import RECEIVER, Receiver
 
 BROWSER_IMAGE = "ventas-test-browser"
 BROWSER_DIR = Path(__file__).parent / "browser"
@@ -23,6 +25,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+    # The platform stack's tests last, one after the other: it is up only while they run.
+    items.sort(key=lambda item: "platform" in getattr(item, "fixturenames", ()))
 
 
 def build_test_image(tag: str, directory: Path) -> str:
@@ -57,6 +61,42 @@ def receiver_image(docker_ready) -> str:
 def stack(docker_ready) -> Iterator[Stack]:
     with running_stack("ventas-e2e") as s:
         yield s
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A stack with the monitoring profile and an alert receiver, for what serves every
+    location: metrics and alerts (test_monitoring), history retention (test_history)."""
+
+    stack: Stack
+    receiver: Receiver
+    prometheus_url: str
+
+
+@pytest.fixture(scope="session")
+def platform(receiver_image) -> Iterator[Platform]:
+    port = free_port()
+    with running_stack(
+        "ventas-e2e-platform",
+        profiles=("monitoring",),
+        extra_env={
+            "DAGSTER_ALERT_WEBHOOK_URL": f"http://{RECEIVER}:8080/hooks/platform",
+            "DAGSTER_PROMETHEUS_PORT": str(port),
+            "DAGSTER_METRICS_INTERVAL": "2",
+            "VENTAS_SENSOR_INTERVAL": "5",
+            # Nothing starts runs by itself while the tests count them: the schedules fire on
+            # January 1st only, and purge_history is launched by the tests (no daily schedule).
+            "VENTAS_DAILY_CRON": "0 0 1 1 *",
+            "VENTAS_HOURLY_CRON": "0 0 1 1 *",
+            "DAGSTER_RUN_RETENTION_DAYS": "0",
+        },
+    ) as stack:
+        receiver = Receiver(stack, receiver_image)
+        try:
+            receiver.run()
+            yield Platform(stack, receiver, f"http://127.0.0.1:{port}")
+        finally:
+            receiver.remove()
 
 
 def generated_sales(tmp_path_factory, rows: int) -> Path:

@@ -27,14 +27,17 @@ def open_page(
     png: Path,
     gone: tuple[str, ...] = (),
     clicks: tuple[str, ...] = (),
+    record: str | None = None,
 ) -> dict:
     """Open `path` of the stack's UI from inside its network, click the buttons named in
     `clicks` in turn; return page.py's report once every one of `texts` is visible and none
-    of `gone` is in the page (or after 60 s)."""
+    of `gone` is in the page (or after 60 s). With `record`, the page's GraphQL requests are
+    written to that file beside `png`."""
     png.parent.chmod(0o777)  # the browser container writes the screenshot as its own user
     name = f"{stack.project}-browser-{secrets.token_hex(3)}"
     options = [arg for text in gone for arg in ("--gone", text)]
     options += [arg for label in clicks for arg in ("--click", label)]
+    options += ["--record", record] if record else []
     try:
         result = subprocess.run(
             [

@@ -1,5 +1,6 @@
 """The plataforma location's settings: where alerts on failed runs go, from the DAGSTER_ALERT_*
-variables and DAGSTER_PUBLIC_URL, which only this location's service gets.
+variables and DAGSTER_PUBLIC_URL, which only this location's service gets; and how long runs
+are kept (DAGSTER_RUN_RETENTION_DAYS).
 
 They are read when the definitions are built (`Settings.from_env()`), never at import. A bad
 value stops the location from loading with a message naming the variable and what it accepts,
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from locationkit.failures import SettingError
+from stack import retention
 from stack.notify import ChannelSettingError, SmtpServer, channel_settings, http_url
 
 
@@ -29,13 +31,19 @@ class Settings:
     alert_interval: int = 30
     # The UI's address as people open it (behind a proxy, say), for links to runs.
     public_url: str | None = None
+    # Days finished runs are kept (purge_history); 0 keeps every run.
+    run_retention_days: int = retention.DEFAULT_DAYS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         def get(name: str, default: object) -> str:
             return environ.get(name, "").strip() or str(default)
 
-        return cls(**alert_settings(get))
+        try:
+            days = retention.retention_days(environ)
+        except retention.RetentionError as error:
+            raise SettingError(str(error)) from None
+        return cls(**alert_settings(get), run_retention_days=days)
 
     @property
     def alerts_on(self) -> bool:

@@ -1,6 +1,6 @@
 """Every use of Dagster's private API in the stack, in one place: what the storage, the run
-launcher, the daemon's retry fixes, the metrics exporter and the Helm values need that Dagster
-does not export.
+launcher, the daemon's retry fixes, the metrics exporter, the history purge and the Helm values
+need that Dagster does not export.
 
 Each name here has a canary in stack/tests/test_compat.py that fails when an upgrade of Dagster
 moves or changes it: upgrade, run the tests, and this file is the one list to look at.
@@ -22,7 +22,12 @@ from dagster._core.instance.config import get_default_tick_retention_settings
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.scheduler.instigation import InstigatorStatus, TickStatus
 from dagster._core.storage.dagster_run import RunRecord
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    AssetEventTagsTable,
+    SqlEventLogStorageTable,
+)
+from dagster._core.storage.runs.schema import RunsTable, RunTagsTable
 from dagster._core.storage.tags import MAX_RETRIES_TAG
 from dagster._grpc.__generated__ import dagster_api_pb2
 from dagster._grpc.client import DagsterGrpcClient
@@ -51,12 +56,17 @@ __all__ = [
     "RETRY_ON_ASSET_OR_OP_FAILURE_TAG",
     "RUN_FAILURE_REASON_TAG",
     "WILL_RETRY_TAG",
+    "AssetCheckExecutionsTable",
+    "AssetEventTagsTable",
     "CheckRunHealthResult",
     "ConfigurableClassData",
     "InstigatorStatus",
     "InstigatorType",
     "RunFailureReason",
     "RunRecord",
+    "RunTagsTable",
+    "RunsTable",
+    "SqlEventLogStorageTable",
     "TickStatus",
     "WorkerStatus",
     "auto_reexecution_should_retry_run",
@@ -67,6 +77,7 @@ __all__ = [
     "latest_check_results",
     "launcher_instance",
     "location_load_error",
+    "postgres_url",
     "run_container",
 ]
 
@@ -134,3 +145,8 @@ def database_size(instance: Any) -> int:
     """Bytes on disk of the instance's Postgres database."""
     with instance.event_log_storage.index_connection() as connection:
         return connection.execute(db.text("SELECT pg_database_size(current_database())")).scalar()
+
+
+def postgres_url(instance: Any) -> str:
+    """The URL of the instance's Postgres database, as its storage connects to it."""
+    return instance.run_storage.postgres_url

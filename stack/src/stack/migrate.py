@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psycopg2
 
-from stack import limits
+from stack import limits, retention
 
 POSTGRES_SETTINGS = (
     "DAGSTER_POSTGRES_HOST",
@@ -65,6 +65,10 @@ def check_settings() -> None:
     limit = os.environ["DAGSTER_MAX_CONCURRENT_RUNS"]
     if not re.fullmatch(r"-?[0-9]+", limit) or int(limit) < -1:
         fail(f"DAGSTER_MAX_CONCURRENT_RUNS={limit!r}: use a whole number of runs (-1: no limit).")
+    try:
+        retention.retention_days(os.environ)
+    except retention.RetentionError as error:
+        fail(str(error))
     memory, cpus = (os.environ[name] for name in LIMIT_SETTINGS)
     try:
         limits.Limits.parse(

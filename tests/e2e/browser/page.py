@@ -1,7 +1,7 @@
 """Open a page in Debian's Chromium and report, as JSON on stdout, what it shows.
 
     python3 page.py [--click LABEL]... [--gone TEXT]... [--screenshot NAME] [--timeout SECONDS]
-                    -- URL TEXT...
+                    [--record NAME] -- URL TEXT...
 
 Clicks each --click LABEL in turn, as a person would: the button of that name that shows last
 (a dialog's, over the page). Then waits until every TEXT is visible and no --gone TEXT (say
@@ -14,6 +14,9 @@ in the text of one element (one text node, or several side by side, as React wri
 "4 / 4 Passed"), the rectangle of a DOM Range around it is non-empty and inside the viewport,
 no ancestor whose overflow is not `visible` clips it (the rectangle lies inside the
 ancestor's), and CSS does not hide it (visibility, opacity).
+
+With --record, the GraphQL requests the page made until then (operation name, query,
+variables) go to /out/NAME as JSON: the queries the UI sends, for a benchmark to replay.
 """
 
 import argparse
@@ -94,12 +97,22 @@ def main() -> None:
     parser.add_argument("--screenshot", default="page.png", help="file name in /out")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait")
     parser.add_argument("--size", default="1800x1400", help="viewport, WIDTHxHEIGHT")
+    parser.add_argument("--record", help="file name in /out for the page's GraphQL requests")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": width, "height": height})
+        requests: list[dict] = []
+        page.on(
+            "request",
+            lambda r: (
+                requests.append(r.post_data_json)
+                if r.method == "POST" and r.url.endswith("/graphql")
+                else None
+            ),
+        )
         page.goto(args.url)
         for label in args.click:
             exactly = re.compile(rf"^\s*{re.escape(label)}\s*$")
@@ -120,6 +133,9 @@ def main() -> None:
             "screenshot": args.screenshot,
         }
         page.screenshot(path=f"/out/{args.screenshot}", full_page=True)
+        if args.record:
+            with open(f"/out/{args.record}", "w", encoding="utf-8") as out:
+                json.dump(requests, out)
         browser.close()
     print(json.dumps(report, ensure_ascii=False))
 
