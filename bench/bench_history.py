@@ -96,6 +96,8 @@ def main() -> None:
         recorded = record(s, image, first, folder)
         counts = {name: len(page) for name, page in recorded.items()}
         print(f"requests per page: {counts}")
+        if not all(counts.values()):
+            raise SystemExit("a page made no GraphQL request: nothing to measure")
         sizes, p95s = {}, {}
         sizes["empty"], p95s["empty"] = database_size(s), measure(s, recorded, args.repeat)
 

@@ -22,6 +22,7 @@ variables) go to /out/NAME as JSON: the queries the UI sends, for a benchmark to
 import argparse
 import json
 import re
+from urllib.parse import urlsplit
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
@@ -109,7 +110,7 @@ def main() -> None:
             "request",
             lambda r: (
                 requests.append(r.post_data_json)
-                if r.method == "POST" and r.url.endswith("/graphql")
+                if r.method == "POST" and urlsplit(r.url).path.endswith("/graphql")
                 else None
             ),
         )
