@@ -25,6 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # The tables a run's rows live in, and what each copy changes in them.
 TABLES = ("runs", "run_tags", "event_logs")
+# Copies written per transaction.
+BATCH = 5000
 
 
 def psql(project: str, sql: str, env: dict[str, str] | None = None) -> str:
@@ -64,9 +66,9 @@ def columns(project: str, table: str, env: dict[str, str] | None = None) -> list
     return [c for c in out.split() if c != "id"]
 
 
-def copy_sql(table: str, names: list[str]) -> str:
-    """INSERT ... SELECT of every row of the template runs into their copies (the `copies`
-    temporary table: template, run_id, shift, partition)."""
+def copy_sql(table: str, names: list[str], first: int, last: int) -> str:
+    """INSERT ... SELECT of every row of the template runs into their copies `first` to
+    `last` (of the `copies` temporary table: n, template, run_id, shift, partition)."""
 
     def value(name: str) -> str:
         if name == "run_id":
@@ -89,7 +91,8 @@ def copy_sql(table: str, names: list[str]) -> str:
     values = ", ".join(value(n) for n in names)
     return (
         f"INSERT INTO {table} ({quoted}) SELECT {values} FROM copies c "
-        f"JOIN {table} t ON t.run_id = c.template ORDER BY c.n, t.id;"
+        f"JOIN {table} t ON t.run_id = c.template WHERE c.n BETWEEN {first} AND {last} "
+        "ORDER BY c.n, t.id;"
     )
 
 
@@ -125,8 +128,16 @@ FROM generate_series(1, {days}) g, runs r WHERE r.run_id = '{partitioned}';
 ALTER TABLE copies ADD COLUMN run_id text;
 UPDATE copies SET run_id = gen_random_uuid()::text;
 """
-    body = plan + "\n".join(copy_sql(table, columns(project, table, env)) for table in TABLES)
-    psql(project, f"BEGIN;\n{body}\nCOMMIT;\nVACUUM ANALYZE;\n", env)
+    names = {table: columns(project, table, env) for table in TABLES}
+    # A transaction per batch of copies: a year in one would keep its whole WAL (tens of GB)
+    # until the end.
+    total = runs + (days if partitioned else 0)
+    for first in range(1, total + 1, BATCH):
+        last = min(first + BATCH - 1, total)
+        plan += "BEGIN;\n"
+        plan += "\n".join(copy_sql(table, names[table], first, last) for table in TABLES)
+        plan += "\nCOMMIT;\n"
+    psql(project, f"{plan}VACUUM ANALYZE;\n", env)
     return time.monotonic() - started
 
 
