@@ -1,28 +1,38 @@
-"""Time procesar_ventas against its peers on the same generated sales files.
+"""Time procesar_ventas, and a year's backfill, against peers doing the same work under the
+same limits.
 
-    .venv/bin/python -m bench.bench_pipeline                      # 1M and 10M rows, best of 2
-    .venv/bin/python -m bench.bench_pipeline --rows 1000000 --repeat 3 --no-stack
+    .venv/bin/python -m bench.bench_pipeline          # all of it: 10M and 100M rows, the sample
+                                                      # against its floor, the backfill, best of 2
+    .venv/bin/python -m bench.bench_pipeline --rows 1000000 --no-host --backfill-rows 0
     .venv/bin/python -m bench.bench_pipeline --rows 10000000 --no-peers --no-stack --profile
 
-On each file (the generator's realistic mix, made once and kept in --cache):
+In a stack of its own (docker compose, the run containers' limits DAGSTER_RUN_CPUS and
+DAGSTER_RUN_MEMORY), on each file (the generator's realistic mix, made once and kept in
+--cache), taking turns:
 
-- the peers (bench/peers/): the same work in one short script each with pyarrow, polars,
-  DuckDB, and the tutorial's pandas code (which does less), each a fresh process;
-- procesar_ventas standalone: a fresh process running `execute_in_process` (in-process
-  executor, throwaway instance);
-- procesar_ventas through a stack of its own: launch -> SUCCESS, and the run container's peak
-  memory as `docker stats` counts it (page cache excluded).
+- the peers (bench/peers/): the same work in one short script each with pyarrow, polars and
+  DuckDB, each in a container of the code-location image with the run containers' limits;
+- procesar_ventas launched: launch -> SUCCESS, and the run container's peak memory as
+  `docker stats` counts it (page cache excluded).
 
-Wall times include process start-up; peak RSS comes from `os.wait4`. Every contender runs
---repeat times, one at a time, the repeats taken in turns; the best is reported with the
-median. Then each figure is divided by the DuckDB script's and by the fastest peer's, beside
-the targets of the performance work. Prints figures; asserts nothing.
+Then the fixed cost: the sample (data/ventas.csv) launched, against its floor, a container of
+the same image, same limits, starting and importing Dagster and pyarrow. And a year's
+backfill: ventas_diarias over 2024's 366 partitions launched as the UI's backfill, launch ->
+every partition materialized (the concurrency limit held, no run container left), against
+DuckDB writing the same per-day files (bench/peers/backfill_duckdb.py) under the limits.
+
+Beside them, on the host: the peers (the tutorial's pandas code too, which does less) and
+procesar_ventas standalone (`execute_in_process`), each a fresh process, peak RSS from
+`os.wait4`. Every contender runs --repeat times, the repeats taken in turns; the best is
+reported with the median, and divided by the DuckDB script's under the limits, beside the
+targets. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import statistics
@@ -33,26 +43,38 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import partial
+from importlib.metadata import version
 from pathlib import Path
 
 from bench import generate_ventas
 from bench.peers import PEERS
-from tests.e2e.compose_stack import REPO, running_stack
+from tests.e2e.compose_stack import REPO, Stack, most_at_once, running_stack
 
 JOB = "procesar_ventas"
 TUTORIAL = "pandas (tutorial)"
 STANDALONE = f"{JOB} standalone"
 STACK = f"{JOB} in a stack"
+HOST = "on the host"
+FLOOR = "floor: a container importing dagster, pyarrow"
+SAMPLE = f"{JOB} on the sample, in a stack"
+DAILY = "ventas_diarias"
+BACKFILL_PEER = PEERS["duckdb"].parent / "backfill_duckdb.py"
 RESULTS = REPO / "bench" / "results"
-# The targets of the performance work, as ratios of wall time.
-TARGETS = [
-    (STACK, "duckdb", 1.3),
-    (STANDALONE, "duckdb", 1.2),
-    (STACK, "fastest peer", 1.5),
-    (STANDALONE, "fastest peer", 1.5),
-]
-MEMORY_TARGET_MB = 1000
+# The targets, as ratios of wall time: procesar_ventas in a stack against the DuckDB script
+# under the same limits, by rows (other sizes are shown without one).
+TARGETS = {10_000_000: 1.2, 100_000_000: 1.1}
+SAMPLE_TARGET = 1.5  # the sample against the floor
+BACKFILL_TARGET = 2.0  # the backfill against DuckDB's PARTITION_BY
+MEMORY_TARGET_MB = 1000  # the run container's peak at 100M rows
+GROWTH_TARGET = 1.2  # the peak at 100M rows against the peak at 10M
+
+BACKFILL = """mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) { __typename
+    ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+BACKFILL_STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+    ... on PartitionBackfill { status } } }"""
 
 
 @dataclass
@@ -189,11 +211,12 @@ def _cgroup_memory(container_id: str) -> int | None:
 
 
 class PeakMemory:
-    """Samples one run's container until stopped and keeps the highest reading. It looks the
-    container up once, then only reads cgroup files: sampling must not steal the CPU it measures."""
+    """Samples one container (`docker ps --filter` `selector`, e.g. label=dagster/run_id=...)
+    until stopped and keeps the highest reading. It looks the container up once, then only
+    reads cgroup files: sampling must not steal the CPU it measures."""
 
-    def __init__(self, run_id: str):
-        self.run_id, self.peak, self._stop = run_id, 0, threading.Event()
+    def __init__(self, selector: str):
+        self.selector, self.peak, self._stop = selector, 0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
@@ -206,7 +229,7 @@ class PeakMemory:
                     "-q",
                     "--no-trunc",
                     "--filter",
-                    f"label=dagster/run_id={self.run_id}",
+                    self.selector,
                 ],
                 capture_output=True,
                 text=True,
@@ -225,33 +248,153 @@ class PeakMemory:
         self._thread.join()
 
 
-def through_stack(csvs: dict[int, Path], repeat: int) -> dict[int, Figure]:
-    """procesar_ventas launched through a stack of its own on each file, `repeat` times."""
-    figures: dict[int, Figure] = {}
+def launch_to_success(stack: Stack, job: str = JOB) -> tuple[float, float]:
+    """`job` launched in the stack: seconds from launch to its end (the run's own end time:
+    the containers share the host's clock) and its container's peak memory in MB."""
+    start = time.time()
+    run_id = stack.launch(job)
+    with PeakMemory(f"label=dagster/run_id={run_id}") as memory:
+        # Polled gently: the run's end time, not the poll, ends the measure.
+        run = stack.wait_for_run(run_id, timeout=3600, interval=1.0)
+    if run["status"] != "SUCCESS":
+        raise RuntimeError(f"run {run_id} ended {run['status']}")
+    return run["endTime"] - start, memory.peak / 1e6
+
+
+class Limited:
+    """Commands in containers of the stack's code-location image with the run containers'
+    limits (DAGSTER_RUN_CPUS, DAGSTER_RUN_MEMORY): what a peer must live with to compare."""
+
+    def __init__(self, stack: Stack):
+        # As the stack's daemon has them (the launcher's settings), defaults included.
+        config = json.loads(stack.compose("config", "--format", "json").stdout)
+        settings = config["services"]["daemon"]["environment"]
+        self.cpus, self.memory = settings["DAGSTER_RUN_CPUS"], settings["DAGSTER_RUN_MEMORY"]
+        self.concurrency = int(settings["DAGSTER_MAX_CONCURRENT_RUNS"])
+        base = f"{stack.project}-user_code"
+        # polars is no dependency of the location: added to a copy of its image, for its peer.
+        self.image = f"{stack.project}-peers"
+        versions = {p: version(p) for p in ("polars", "polars-runtime-32")}
+        dockerfile = (
+            f"FROM {base}\n"
+            "RUN /usr/local/bin/python -m pip install --quiet --no-cache-dir --no-deps "
+            "--target /opt/peers " + " ".join(f"{p}=={v}" for p, v in versions.items()) + "\n"
+            "ENV PYTHONPATH=/opt/dagster/app/src:/opt/peers\n"
+        )
+        subprocess.run(
+            ["docker", "build", "--quiet", "--tag", self.image, "-"],
+            input=dockerfile, text=True, check=True, capture_output=True,
+        )  # fmt: skip
+
+    def run(self, *argv: str, mounts: dict[Path, str]) -> tuple[float, float]:
+        """Seconds from `docker run` to the container's end, and its peak memory in MB."""
+        name = f"ventas-bench-{os.getpid()}-{time.monotonic_ns()}"
+        volumes = [f"--volume={host}:{inside}" for host, inside in mounts.items()]
+        command = [
+            "docker", "run", "--rm", f"--name={name}", f"--cpus={self.cpus}",
+            f"--memory={self.memory}", f"--memory-swap={self.memory}", *volumes,
+            "--entrypoint=python", self.image, *argv,
+        ]  # fmt: skip
+        with PeakMemory(f"name={name}") as memory:
+            wall, _ = timed_process(command)
+        return wall, memory.peak / 1e6
+
+    def peer(self, script: Path, csv: Path) -> tuple[float, float]:
+        out = Path(tempfile.mkdtemp(prefix="ventas-bench-peer-"))
+        out.chmod(0o777)
+        try:
+            return self.run(
+                f"/peers/{script.name}",
+                f"/in/{csv.name}",
+                "/out",
+                mounts={script.parent: "/peers:ro", csv.parent: "/in:ro", out: "/out"},
+            )
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+    def floor(self) -> tuple[float, float]:
+        """The least a run container does: start, and import Dagster and pyarrow."""
+        return self.run("-c", "import dagster, pyarrow", mounts={})
+
+
+def in_stack(csvs: dict[int, Path], repeat: int, args: argparse.Namespace) -> dict[str, dict]:
+    """In a stack of its own: on each file, the peers in containers under the run limits and
+    procesar_ventas launched, taking turns; the sample against the floor; the backfill."""
+    results: dict[str, dict] = {"files": {}, "fixed": {}, "backfill": {}}
     print("building and starting a stack ...", flush=True)
     with running_stack("ventas-bench") as stack:
+        limited = Limited(stack)
+        print(f"run limits: {limited.cpus} CPUs, {limited.memory}", flush=True)
         for rows, csv in csvs.items():
             shutil.copy(csv, stack.data_dir / "ventas.csv")
-            figure = figures[rows] = Figure()
-            for _ in range(repeat):
-                start = time.time()
-                run_id = stack.launch(JOB)
-                with PeakMemory(run_id) as memory:
-                    # Polled gently: the run's end time, not the poll, ends the measure.
-                    run = stack.wait_for_run(run_id, timeout=600, interval=1.0)
-                if run["status"] != "SUCCESS":
-                    raise RuntimeError(f"run {run_id} ended {run['status']}")
-                # The containers share the host's clock.
-                wall = run["endTime"] - start
-                figure.walls.append(wall)
-                if memory.peak:
-                    figure.peaks.append(memory.peak / 1e6)
-                peak = f"{memory.peak / 1e6:,.0f} MB" if memory.peak else "not readable here"
-                print(
-                    f"  {rows:,} rows: launch -> SUCCESS {wall:.1f} s, run container peak {peak}",
-                    flush=True,
-                )
-    return figures
+            contenders: dict[str, Callable[[], tuple[float, float]]] = {}
+            if not args.no_peers:
+                contenders |= {
+                    name: partial(limited.peer, script, csv)
+                    for name, script in PEERS.items()
+                    if name != TUTORIAL
+                }
+            contenders[STACK] = partial(launch_to_success, stack)
+            results["files"][rows] = in_turns(contenders, repeat, f"{rows:,} rows, limited")
+        if not args.no_fixed:
+            shutil.copy(REPO / "data" / "ventas.csv", stack.data_dir / "ventas.csv")
+            results["fixed"] = in_turns(
+                {FLOOR: limited.floor, SAMPLE: partial(launch_to_success, stack)},
+                max(repeat, 3),
+                "the sample",
+            )
+        if args.backfill_rows:
+            csv = csvs.get(args.backfill_rows) or sales_file(args.backfill_rows, args.cache)
+            results["backfill"] = backfill(stack, limited, csv, repeat)
+    return results
+
+
+def backfill(stack: Stack, limited: Limited, csv: Path, repeat: int) -> dict[str, Figure]:
+    """ventas_diarias over 2024's 366 days from the UI's backfill (launch -> every partition
+    materialized), against DuckDB writing the same per-day files; on `csv`'s sales."""
+    shutil.copy(csv, stack.data_dir / "ventas.csv")
+    launch_to_success(stack)  # ventas_procesadas, which the backfill reads
+    clean = stack.data_dir / "output" / "ventas_procesadas.parquet"
+    days = [f"{day:%Y-%m-%d}" for day in (date(2024, 1, 1) + timedelta(n) for n in range(366))]
+    limit = limited.concurrency
+
+    def through_ui() -> tuple[float, float]:
+        start = time.time()
+        launched = stack.graphql(
+            BACKFILL, {"params": {"assetSelection": [{"path": [DAILY]}], "partitionNames": days}}
+        )["launchPartitionBackfill"]
+        if launched["__typename"] != "LaunchBackfillSuccess":
+            raise RuntimeError(f"launchPartitionBackfill: {launched}")
+        backfill_id = launched["backfillId"]
+        while True:
+            status = stack.graphql(BACKFILL_STATUS, {"id": backfill_id})
+            state = status["partitionBackfillOrError"]
+            if state["status"] not in ("REQUESTED", "CANCELING", "FAILING"):
+                break
+            time.sleep(1)
+        runs = stack.runs(tags={"dagster/backfill": backfill_id})
+        if state["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
+            raise RuntimeError(f"backfill {backfill_id} ended {state['status']}")
+        end = max(run["endTime"] for run in runs)
+        files = list((stack.data_dir / "output" / DAILY).glob("2024-*.parquet"))
+        left = stack.run_containers()
+        print(
+            f"  backfill: {len(runs)} runs, at most {most_at_once(runs)} at once (limit "
+            f"{limit}), {len(files)} files of 2024, run containers left: {len(left)}",
+            flush=True,
+        )
+        if most_at_once(runs) > limit or left or len(files) != len(days):
+            raise RuntimeError("the backfill broke its limit, left containers, or missed days")
+        return end - start, 0.0
+
+    def duckdb_peer() -> tuple[float, float]:
+        return limited.peer(BACKFILL_PEER, clean)
+
+    return in_turns(
+        {"duckdb (PARTITION_BY)": duckdb_peer, f"{DAILY} backfill": through_ui},
+        repeat,
+        "backfill",
+    )
 
 
 def in_turns(
@@ -278,47 +421,49 @@ def load() -> str:
 
 
 def report(rows: int, csv: Path, figures: dict[str, Figure], repeat: int) -> None:
-    full_peers = {n: f for n, f in figures.items() if n in PEERS and n != TUTORIAL}
-    fastest = min(full_peers, key=lambda n: full_peers[n].best) if full_peers else None
+    """One file's table: the peers under the run limits first (the baselines), procesar_ventas
+    in the stack, then the peers and the job on the host."""
+    limited = {n: f for n, f in figures.items() if n in PEERS and n != TUTORIAL}
+    fastest = min(limited, key=lambda n: limited[n].best) if limited else None
     baselines = {
         "duckdb": figures["duckdb"].best if "duckdb" in figures else None,
-        "fastest peer": full_peers[fastest].best if fastest else None,
+        "fastest peer": limited[fastest].best if fastest else None,
     }
     print(
         f"\n{rows:,} rows ({csv.stat().st_size / 1e6:,.0f} MB): best of {repeat} (median) wall "
-        f"time, highest peak memory; ratios of the best times; fastest peer: {fastest or '-'}"
+        f"time, highest peak memory; ratios of the best times to the peers under the run "
+        f"limits; fastest of them: {fastest or '-'}"
     )
-    print(f"  {'':30} {'wall s':>14} {'peak MB':>10} {'× DuckDB':>9} {'× fastest':>10}")
+    print(f"  {'':34} {'wall s':>14} {'peak MB':>10} {'× DuckDB':>9} {'× fastest':>10}")
     for name, figure in figures.items():
         ratios = [f"{figure.best / base:.2f}" if base else "" for base in baselines.values()]
-        label = name + (" *" if name == TUTORIAL else "") + (" †" if name == STACK else "")
         peak = f"{figure.peak:,.0f}" if figure.peak else "?"
         print(
-            f"  {label:30} {figure.best:6.1f} ({figure.median:5.1f}) {peak:>10} "
+            f"  {name:34} {figure.best:6.1f} ({figure.median:5.1f}) {peak:>10} "
             f"{ratios[0]:>9} {ratios[1]:>10}"
         )
-    notes = []
-    if TUTORIAL in figures:
-        notes.append(
-            "  * does less: no typed raw table, one summary of three; not counted as a peer "
-            "for 'fastest'"
-        )
-    if STACK in figures:
-        notes.append("  † launch -> SUCCESS; peak memory of the run container, page cache out")
-    print("\n".join(notes))
-    targets = []
-    for name, base, limit in TARGETS:
-        baseline = baselines[base]
-        if name in figures and baseline:
-            ratio = figures[name].best / baseline
-            targets.append(f"{name} / {base}: {ratio:.2f}× (target ≤ {limit}×)")
-    if targets:
-        print("  targets: " + "; ".join(targets))
+    print(
+        "  the peers and the stack's run: containers of the code-location image under the run "
+        f"limits, peak without page cache; {HOST}: processes, peak RSS"
+    )
+    if STACK in figures and baselines["duckdb"]:
+        ratio = figures[STACK].best / baselines["duckdb"]
+        target = f" (target ≤ {TARGETS[rows]}×)" if rows in TARGETS else ""
+        print(f"  target: {STACK} / duckdb under the same limits: {ratio:.2f}×{target}")
+
+
+def ratio_line(figures: dict[str, Figure], name: str, base: str, target: float) -> str:
+    ratio = figures[name].best / figures[base].best
+    return (
+        f"{name}: {figures[name].best:.1f} s ({figures[name].median:.1f}); {base}: "
+        f"{figures[base].best:.1f} s ({figures[base].median:.1f}); {ratio:.2f}× "
+        f"(target ≤ {target}×)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000_000, 100_000_000])
     parser.add_argument(
         "--repeat", type=int, default=2, help="runs of each contender per file (best is shown)"
     )
@@ -329,10 +474,18 @@ def main() -> None:
         help="where generated CSVs are kept between runs",
     )
     parser.add_argument("--no-peers", action="store_true", help="skip the peer scripts")
+    parser.add_argument("--no-host", action="store_true", help="skip the figures on the host")
     parser.add_argument(
         "--no-standalone", action="store_true", help="skip procesar_ventas standalone"
     )
-    parser.add_argument("--no-stack", action="store_true", help="skip the run through a stack")
+    parser.add_argument("--no-stack", action="store_true", help="skip everything in a stack")
+    parser.add_argument("--no-fixed", action="store_true", help="skip the sample and its floor")
+    parser.add_argument(
+        "--backfill-rows",
+        type=int,
+        default=10_000_000,
+        help="the file the year's backfill reads (0: no backfill)",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -342,31 +495,40 @@ def main() -> None:
 
     csvs = {rows: sales_file(rows, args.cache) for rows in args.rows}
     print(f"machine: {load()}", flush=True)
-    figures: dict[int, dict[str, Figure]] = {}
+    figures: dict[int, dict[str, Figure]] = {rows: {} for rows in csvs}
+    results: dict[str, dict] = {"fixed": {}, "backfill": {}}
+    if not args.no_stack:
+        results = in_stack(csvs, args.repeat, args)
+        for rows, figure in results["files"].items():
+            figures[rows] |= figure
     for rows, csv in csvs.items():
         contenders: dict[str, Callable[[], tuple[float, float]]] = {}
-        if not args.no_peers:
-            contenders |= {name: partial(peer, script, csv) for name, script in PEERS.items()}
-        if not args.no_standalone:
-            contenders[STANDALONE] = partial(standalone, csv)
-        figures[rows] = in_turns(contenders, args.repeat, f"{rows:,} rows")
-    if not args.no_stack:
-        for rows, figure in through_stack(csvs, args.repeat).items():
-            figures[rows][STACK] = figure
+        if not args.no_host and not args.no_peers:
+            contenders |= {
+                f"{name} {HOST}": partial(peer, script, csv) for name, script in PEERS.items()
+            }
+        if not args.no_standalone and not args.no_host:
+            contenders[f"{STANDALONE} {HOST}"] = partial(standalone, csv)
+        figures[rows] |= in_turns(contenders, args.repeat, f"{rows:,} rows, {HOST}")
     print(f"machine: {load()}")
 
     for rows, csv in csvs.items():
         if figures[rows]:
             report(rows, csv, figures[rows], args.repeat)
-    stack_peaks = {rows: f[STACK].peak for rows, f in figures.items() if STACK in f}
-    if len(stack_peaks) > 1 and all(stack_peaks.values()):
-        smallest, largest = min(stack_peaks), max(stack_peaks)
+    peaks = {rows: f[STACK].peak for rows, f in figures.items() if STACK in f}
+    if peaks and all(peaks.values()):
+        line = ", ".join(f"{rows:,} rows {peak:,.0f} MB" for rows, peak in peaks.items())
+        print(f"\nrun container peak: {line} (target at 100M ≤ {MEMORY_TARGET_MB:,} MB)")
+        if {10_000_000, 100_000_000} <= peaks.keys():
+            growth = peaks[100_000_000] / peaks[10_000_000]
+            print(f"  100M / 10M rows: {growth:.2f}× (target ≤ {GROWTH_TARGET}×)")
+    if results["fixed"]:
+        print("\nthe fixed cost: " + ratio_line(results["fixed"], SAMPLE, FLOOR, SAMPLE_TARGET))
+    if results["backfill"]:
+        names = list(results["backfill"])
         print(
-            "\nrun container peak: "
-            + ", ".join(f"{rows:,} rows {peak:,.0f} MB" for rows, peak in stack_peaks.items())
-            + f"; {largest:,} / {smallest:,} rows: "
-            f"{stack_peaks[largest] / stack_peaks[smallest]:.2f}× "
-            f"(target ≤ {MEMORY_TARGET_MB:,} MB, and flat)"
+            f"\na year's backfill ({args.backfill_rows:,} rows): "
+            + ratio_line(results["backfill"], names[1], names[0], BACKFILL_TARGET)
         )
 
     if args.profile:
