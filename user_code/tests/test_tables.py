@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ventas import tables
-from ventas.tables import Batches, Table, write_parquet
+from ventas.tables import Batches, Table, write_days, write_parquet
 
 
 def frames(*sizes: int):
@@ -170,3 +171,60 @@ def test_null_counts_come_from_the_file_statistics(tmp_path):
     path = tmp_path / "t.parquet"
     write_parquet(pd.DataFrame({"a": [1.0, None, None], "b": ["x", None, "z"]}), path)
     assert Table(path).null_counts() == {"a": 2, "b": 1}
+
+
+def sales_by_day(days: list[str]) -> pd.DataFrame:
+    """One sale per entry of `days` (a day repeated is several sales that day)."""
+    return pd.DataFrame(
+        {
+            "fecha": pd.to_datetime(days),
+            "producto": [f"p{i}" for i in range(len(days))],
+            "total": [float(i) for i in range(len(days))],
+        }
+    )
+
+
+def test_between_takes_the_start_day_and_not_the_end_day_in_order(tmp_path):
+    path = tmp_path / "ventas.parquet"
+    days = ["2024-01-03", "2023-12-31", "2024-01-01", "2024-01-02", "2024-01-01"]
+    write_parquet(sales_by_day(days), path)
+    table = pa.concat_tables(
+        pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
+        for b in Table(path).between("fecha", date(2024, 1, 1), date(2024, 1, 3))
+    )
+    assert table["producto"].to_pylist() in (["p2", "p4", "p3"], ["p4", "p2", "p3"])
+    (empty,) = list(Table(path).between("fecha", date(2025, 1, 1), date(2025, 1, 2)))
+    assert empty.num_rows == 0 and empty.schema.names == ["fecha", "producto", "total"]
+
+
+def test_days_are_split_across_batches_each_to_its_file_with_empty_days_empty(tmp_path):
+    files = {f"2024-01-0{d}": tmp_path / f"2024-01-0{d}.parquet" for d in range(1, 5)}
+    ordered = ["2024-01-01", "2024-01-02", "2024-01-02", "2024-01-02", "2024-01-04"]
+    # The 2nd of January starts in the first batch and ends in the second.
+    batches = Batches(lambda: [sales_by_day(ordered[:2]), sales_by_day(ordered[2:])])
+    written = write_days(batches, files, "fecha")
+    assert {day: summary.rows for day, summary in written.items()} == {
+        "2024-01-01": 1, "2024-01-02": 3, "2024-01-03": 0, "2024-01-04": 1,
+    }  # fmt: skip
+    for day, path in files.items():
+        stored = pd.read_parquet(path)
+        assert len(stored) == written[day].rows
+        assert (stored["fecha"] == pd.Timestamp(day)).all()
+        assert list(stored.columns) == ["fecha", "producto", "total"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in files.values())
+
+
+def test_a_dataframe_is_ordered_and_batches_out_of_order_are_refused(tmp_path):
+    files = {f"2024-01-0{d}": tmp_path / f"2024-01-0{d}.parquet" for d in (1, 2)}
+    mixed = sales_by_day(["2024-01-02", "2024-01-01", "2024-01-02"])
+    assert {d: s.rows for d, s in write_days(mixed, files, "fecha").items()} == {
+        "2024-01-01": 1, "2024-01-02": 2,
+    }  # fmt: skip
+    batches = Batches(lambda: [sales_by_day(["2024-01-02"]), sales_by_day(["2024-01-01"])])
+    with pytest.raises(ValueError, match="rows of 2024-01-01 are not among the days to write"):
+        write_days(batches, {"2024-01-02": files["2024-01-02"]}, "fecha")
+    batches = Batches(
+        lambda: [sales_by_day(["2024-01-02"]), sales_by_day(["2024-01-01", "2024-01-02"])]
+    )
+    with pytest.raises(ValueError, match=r"rows of 2024-01-02 .* not in order"):
+        write_days(batches, files, "fecha")

@@ -1,5 +1,3 @@
-from datetime import date
-
 import duckdb
 import pandas as pd
 import pytest
@@ -7,7 +5,6 @@ import pytest
 from ventas.transforms import (
     clean_sales,
     join_users,
-    sales_between,
     total_by_category,
     total_by_day,
     total_by_product,
@@ -99,9 +96,3 @@ def test_join_users_keeps_sales_of_unknown_customers():
     assert len(joined) == 4
     assert joined["nombre"].tolist()[:2] == ["Lucía", "Hugo"]
     assert joined["nombre"].isna().tolist() == [False, False, True, False]
-
-
-def test_sales_between_takes_the_start_day_and_not_the_end_day():
-    result = sales_between(clean_sales(sales(SAMPLE)), date(2024, 1, 1), date(2024, 1, 2))
-    assert result["producto"].tolist() == ["Café molido", "Queso manchego"]
-    assert (result["fecha"] == pd.Timestamp("2024-01-01")).all()

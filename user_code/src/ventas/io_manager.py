@@ -9,7 +9,7 @@ import pandas as pd
 
 from locationkit.data import output_path
 from locationkit.failures import reported, user_failure
-from ventas.tables import Batches, Frame, Table, WriteSummary, write_parquet
+from ventas.tables import Batches, Frame, Table, WriteSummary, write_days, write_parquet
 
 # The I/O manager of the tutorial's ops: DataFrames passed in memory, nothing stored.
 IN_MEMORY = "in_memory_io_manager"
@@ -59,12 +59,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             (path,) = files.values()
             written = [write_parquet(obj, path)]
         else:  # days of a backfill run: split the output on its date column
-            assert isinstance(obj, pd.DataFrame), "a partition column needs a DataFrame output"
-            days = obj[column].dt.strftime("%Y-%m-%d")
-            written = [
-                write_parquet(obj[days == key].reset_index(drop=True), path)
-                for key, path in files.items()
-            ]
+            written = list(write_days(obj, files, column).values())
         if len(files) == 1:
             context.add_output_metadata(_describe(written, *files.values()))
             return

@@ -18,10 +18,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TypeAlias
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -121,6 +123,29 @@ class Table:
         """`transform` applied to each batch: for row-by-row work (filters, new columns, joins)."""
         return self.batches().map(transform)
 
+    def between(self, column: str, start: date, end: date) -> Batches:
+        """The rows with `start <= column < end`, ordered by `column`, in Arrow batches: DuckDB
+        filters (skipping the row groups whose statistics rule them out) and sorts in
+        parallel, spilling to disk rather than holding a large range in memory. At least one
+        batch, empty if no row matches, so the schema is known."""
+
+        def produce() -> Iterator[Frame]:
+            with duckdb.connect() as connection:
+                reader = connection.execute(
+                    f'SELECT * FROM read_parquet($path) WHERE "{column}" >= $start '
+                    f'AND "{column}" < $end ORDER BY "{column}"',
+                    {"path": str(self.path), "start": start, "end": end},
+                ).to_arrow_reader(BATCH_ROWS)
+                assert reader is not None  # a query's result: optional by DuckDB's typing only
+                empty = True
+                for batch in reader:
+                    empty = False
+                    yield batch
+                if empty:
+                    yield reader.schema.empty_table()
+
+        return Batches(produce)
+
     def summarize(
         self, summary: Callable[[duckdb.DuckDBPyRelation], duckdb.DuckDBPyRelation]
     ) -> pa.Table:
@@ -198,6 +223,48 @@ def write_parquet(
         writer.finish(schema)
     preview = pa.concat_tables(head or [schema.empty_table()]).to_pandas(date_as_object=False)
     return WriteSummary(rows=rows, schema=schema, preview=preview)
+
+
+def write_days(
+    data: Frame | Batches, files: dict[str, Path], column: str
+) -> dict[str, WriteSummary]:
+    """Split `data` on the day of its date or timestamp `column` and write each day to its
+    file in `files` (day "YYYY-MM-DD" -> path), an empty table for a day without rows; each
+    file atomically. Batches must come ordered by `column` (as `Table.between` gives them),
+    so that only one day's rows are held at a time; a DataFrame is ordered here."""
+    if isinstance(data, pd.DataFrame):
+        data = data.sort_values(column, kind="stable")
+    batches = data if isinstance(data, Batches) else [data]
+    written: dict[str, WriteSummary] = {}
+    schema: pa.Schema | None = None
+    day: str | None = None
+    held: list[pa.Table] = []
+
+    def flush() -> None:
+        if day is not None:
+            if day not in files or day in written:
+                raise ValueError(f"rows of {day} are not among the days to write, or not in order")
+            written[day] = write_parquet(Batches(lambda: held), files[day], schema)
+
+    for batch in batches:
+        table = _to_arrow(batch, schema)
+        schema = table.schema
+        # Days since 1970 of each row; the rows of a day are contiguous.
+        numbers = table[column].cast(pa.date32()).to_numpy(zero_copy_only=False).astype("int64")
+        starts = [0, *(np.flatnonzero(np.diff(numbers)) + 1)]
+        for first, last in zip(starts, [*starts[1:], table.num_rows], strict=True):
+            key = str(np.datetime64(int(numbers[first]), "D"))
+            if key != day:
+                flush()
+                day, held = key, []
+            held.append(table.slice(first, last - first))
+    flush()
+    if schema is None:
+        raise ValueError("nothing to write: no batches")
+    for key, path in files.items():
+        if key not in written:
+            written[key] = write_parquet(Batches(lambda: iter(())), path, schema)
+    return {key: written[key] for key in files}
 
 
 class _RowGroupWriter:

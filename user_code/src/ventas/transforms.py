@@ -4,8 +4,6 @@ of it (the assets decide); the summaries are DuckDB relations."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import duckdb
 import pandas as pd
 
@@ -64,9 +62,3 @@ def join_users(ventas: pd.DataFrame, usuarios: pd.DataFrame) -> pd.DataFrame:
     empty customer fields, rather than silently dropped.
     """
     return ventas.merge(usuarios, on="usuario_id", how="left", validate="many_to_one")
-
-
-def sales_between(ventas: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
-    """The sales with `start <= fecha < end`."""
-    fecha = ventas["fecha"]
-    return ventas[(fecha >= pd.Timestamp(start)) & (fecha < pd.Timestamp(end))]
