@@ -115,3 +115,10 @@ def test_a_code_servers_load_error_is_read_over_grpc(tmp_path, code, expected):
         server.terminate()
         server.wait(timeout=30)
     assert compat.location_load_error("127.0.0.1", port, 2).startswith("unreachable")
+
+
+def test_the_backfill_loop_reads_the_controllers_interval_as_it_starts():
+    assert compat.BACKFILL_LOOP_MOVED is None
+    assert compat.daemon_controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 30
+    source = inspect.getsource(compat.daemon_loops.execute_backfill_iteration_loop)
+    assert "from dagster._daemon.controller import DEFAULT_DAEMON_INTERVAL_SECONDS" in source

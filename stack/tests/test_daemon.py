@@ -8,6 +8,7 @@ No Docker.
 """
 
 import logging
+import threading
 import time
 
 import dagster as dg
@@ -21,6 +22,7 @@ from dagster._core.workspace.load_target import EmptyWorkspaceTarget
 from dagster._daemon.auto_run_reexecution.event_log_consumer import (
     EventLogConsumerDaemon,
 )
+from dagster._daemon.daemon import BackfillDaemon, SpanMarker
 from dagster_shared.error import SerializableErrorInfo
 
 from stack import compat, daemon
@@ -233,3 +235,34 @@ def test_the_wrapper_retries_no_more_than_max_retries(step_failed):
     third = failed_run("OperationalError", retry_of=second)
     decide(daemon.decide_retries_once_finished, instance, third, workspace)
     assert not retry_attempted(instance, third)
+
+
+def iterations_in(seconds: float) -> int:
+    """Iterations the backfill daemon's real loop (on a real instance with no backfill) makes
+    in `seconds`, as the daemon's thread would run it."""
+    stop = threading.Event()
+    count = 0
+    with (
+        dg.instance_for_test() as instance,
+        WorkspaceProcessContext(instance, EmptyWorkspaceTarget()) as workspace,
+        BackfillDaemon(settings={"use_threads": False}) as backfills,
+    ):
+        threading.Timer(seconds, stop.set).start()
+        loop = backfills.core_loop(workspace, stop)
+        for marker in loop:
+            if stop.is_set():
+                break
+            count += marker is SpanMarker.START_SPAN
+    return count
+
+
+def test_backfills_are_looked_at_every_two_seconds_not_thirty():
+    assert compat.BACKFILL_LOOP_MOVED is None
+    assert iterations_in(5) == 1  # Dagster's own: one iteration, then 30 s of waiting
+    undo = daemon.backfills_every(daemon.BACKFILL_INTERVAL)
+    try:
+        assert 2 <= iterations_in(5) <= 3
+    finally:
+        undo()
+    # The interval was set for the loop's start only: Dagster's default is as it was.
+    assert compat.daemon_controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 30

@@ -50,7 +50,20 @@ try:
 except (ImportError, AttributeError) as error:  # pragma: no cover - an upgrade moved them
     RETRIES_MOVED = error
 
+# The backfill daemon's loop, whose interval the daemon shortens (stack/daemon.py): it reads
+# the controller's DEFAULT_DAEMON_INTERVAL_SECONDS as it starts. Slower backfills if moved.
+try:
+    from dagster._daemon import controller as daemon_controller
+    from dagster._daemon import daemon as daemon_loops
+
+    daemon_loops.execute_backfill_iteration_loop  # noqa: B018 - what the daemon patches
+    daemon_controller.DEFAULT_DAEMON_INTERVAL_SECONDS  # noqa: B018
+    BACKFILL_LOOP_MOVED: Exception | None = None
+except (ImportError, AttributeError) as error:  # pragma: no cover - an upgrade moved them
+    BACKFILL_LOOP_MOVED = error
+
 __all__ = [
+    "BACKFILL_LOOP_MOVED",
     "MAX_RETRIES_TAG",
     "RETRIES_MOVED",
     "RETRY_ON_ASSET_OR_OP_FAILURE_TAG",
@@ -70,6 +83,8 @@ __all__ = [
     "TickStatus",
     "WorkerStatus",
     "auto_reexecution_should_retry_run",
+    "daemon_controller",
+    "daemon_loops",
     "database_size",
     "docker_client",
     "event_log_consumer",

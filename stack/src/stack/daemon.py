@@ -158,6 +158,39 @@ def patch() -> Callable[[], None]:
     return undo
 
 
+# Seconds between the backfill daemon's iterations, instead of Dagster's 30: a backfill
+# launched in the UI starts its runs within seconds. An iteration with no backfill in progress
+# is one query.
+BACKFILL_INTERVAL = 2
+
+
+def backfills_every(seconds: int) -> Callable[[], None]:
+    """Make the backfill daemon's loop wait `seconds` between iterations; returns what undoes
+    it. The loop reads the interval once, as it starts: it is set for that moment only."""
+    loops, controller = compat.daemon_loops, compat.daemon_controller
+    original = loops.execute_backfill_iteration_loop
+
+    def loop(*args, **kwargs):
+        default = controller.DEFAULT_DAEMON_INTERVAL_SECONDS
+        controller.DEFAULT_DAEMON_INTERVAL_SECONDS = seconds
+        inner = original(*args, **kwargs)
+        try:
+            first = next(inner)
+        except StopIteration:
+            return
+        finally:
+            controller.DEFAULT_DAEMON_INTERVAL_SECONDS = default
+        yield first
+        yield from inner
+
+    loops.execute_backfill_iteration_loop = loop
+
+    def undo() -> None:
+        loops.execute_backfill_iteration_loop = original
+
+    return undo
+
+
 def dagster_daemon_main():
     """The function behind the `dagster-daemon` command, wherever Dagster keeps it."""
     (entry_point,) = importlib.metadata.entry_points(group="console_scripts", name="dagster-daemon")
@@ -173,6 +206,14 @@ def main() -> None:
             "starting dagster-daemon without the retry fixes: a run that fails while the "
             "daemon reads it, or on a lost database connection, may not be retried. Update "
             "stack/compat.py and stack/daemon.py.",
+            stacklevel=1,
+        )
+    if compat.BACKFILL_LOOP_MOVED is None:
+        backfills_every(BACKFILL_INTERVAL)
+    else:
+        warnings.warn(
+            f"stack.daemon: Dagster's backfill loop moved ({compat.BACKFILL_LOOP_MOVED!r}); "
+            "backfills start within Dagster's 30 s. Update stack/compat.py and stack/daemon.py.",
             stacklevel=1,
         )
     tolerance = tolerance_from(os.environ)
