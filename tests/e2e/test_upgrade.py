@@ -227,7 +227,6 @@ def test_scripts_upgrade_moves_a_stack_of_the_previous_minor_and_rolls_back_by_i
                 ... on Asset { assetMaterializations { runId } } } }"""
         )["assetOrError"]["assetMaterializations"]
         assert materialization["runId"] in before
-        assert stack.wait_for_run(stack.launch("procesar_ventas"))["status"] == "SUCCESS"
 
         # stack-check, at any time, with a pipeline of one's own as a sample: a failed run
         # is told by the first line of its error.
