@@ -131,12 +131,11 @@ class Table:
 
         def produce() -> Iterator[Frame]:
             with duckdb.connect() as connection:
-                reader = connection.execute(
+                reader = connection.sql(
                     f'SELECT * FROM read_parquet($path) WHERE "{column}" >= $start '
                     f'AND "{column}" < $end ORDER BY "{column}"',
-                    {"path": str(self.path), "start": start, "end": end},
+                    params={"path": str(self.path), "start": start, "end": end},
                 ).to_arrow_reader(BATCH_ROWS)
-                assert reader is not None  # a query's result: optional by DuckDB's typing only
                 empty = True
                 for batch in reader:
                     empty = False
