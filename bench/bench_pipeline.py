@@ -12,8 +12,8 @@ DAGSTER_RUN_MEMORY), on each file (the generator's realistic mix, made once and 
 
 - the peers (bench/peers/): the same work in one short script each with pyarrow, polars and
   DuckDB, each in a container of the code-location image with the run containers' limits;
-- procesar_ventas launched: launch -> SUCCESS, and the run container's peak memory as
-  `docker stats` counts it (page cache excluded).
+- procesar_ventas launched: launch -> SUCCESS, and the run container's peak resident memory
+  (anonymous memory from its cgroup: page cache left out).
 
 Then the fixed cost: the sample (data/ventas.csv) launched, against its floor, a container of
 the same image, same limits, starting and importing Dagster and pyarrow. And a year's
@@ -75,6 +75,26 @@ BACKFILL = """mutation($params: LaunchBackfillParams!) {
     ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
 BACKFILL_STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
     ... on PartitionBackfill { status } } }"""
+# Where a run's time goes: created, started, its steps, ended.
+PHASES = """query($id: ID!) { runOrError(runId: $id) { ... on Run { creationTime startTime endTime
+    stepStats { stepKey startTime endTime } } } }"""
+
+
+def phases(stack: Stack, run_id: str, launched: float) -> str:
+    """The run's phases from `launched` (a time.time()): waiting to be created (the backfill
+    daemon), to start (queue, container, worker), its steps, and its end (events)."""
+    run = stack.graphql(PHASES, {"id": run_id})["runOrError"]
+    steps = run["stepStats"]
+    first = min(s["startTime"] for s in steps)
+    last = max(s["endTime"] for s in steps)
+    marks = [
+        ("created", run["creationTime"] - launched),
+        ("started", run["startTime"] - run["creationTime"]),
+        ("first step", first - run["startTime"]),
+        ("steps", last - first),
+        ("ended", run["endTime"] - last),
+    ]
+    return ", ".join(f"{name} +{seconds:.1f} s" for name, seconds in marks)
 
 
 @dataclass
@@ -188,24 +208,17 @@ def standalone(csv: Path, profile: tuple[Path, Path] | None = None) -> tuple[flo
 
 
 def _cgroup_memory(container_id: str) -> int | None:
-    """Memory in use without page cache, as `docker stats` shows it (cgroup v2 or v1)."""
-    for usage_file, stat_file, cache_key in (
-        (
-            f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.current",
-            f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.stat",
-            "inactive_file",
-        ),
-        (
-            f"/sys/fs/cgroup/memory/docker/{container_id}/memory.usage_in_bytes",
-            f"/sys/fs/cgroup/memory/docker/{container_id}/memory.stat",
-            "total_inactive_file",
-        ),
+    """Resident memory of a container: its anonymous memory, page cache left out (cgroup v2's
+    `anon`, v1's `total_rss`). docker stats' figure (usage less inactive file pages) also
+    counts the active page cache, which a run reading a 6 GB file fills."""
+    for stat_file, key in (
+        (f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.stat", "anon"),
+        (f"/sys/fs/cgroup/memory/docker/{container_id}/memory.stat", "total_rss"),
     ):
         try:
-            usage = int(Path(usage_file).read_text())
             stats = dict(line.split() for line in Path(stat_file).read_text().splitlines())
-            return usage - int(stats.get(cache_key, 0))
-        except (OSError, ValueError):
+            return int(stats[key])
+        except (OSError, ValueError, KeyError):
             continue
     return None
 
@@ -248,9 +261,10 @@ class PeakMemory:
         self._thread.join()
 
 
-def launch_to_success(stack: Stack, job: str = JOB) -> tuple[float, float]:
+def launch_to_success(stack: Stack, job: str = JOB, show: bool = False) -> tuple[float, float]:
     """`job` launched in the stack: seconds from launch to its end (the run's own end time:
-    the containers share the host's clock) and its container's peak memory in MB."""
+    the containers share the host's clock) and its container's peak memory in MB; with
+    `show`, where the time went."""
     start = time.time()
     run_id = stack.launch(job)
     with PeakMemory(f"label=dagster/run_id={run_id}") as memory:
@@ -258,6 +272,8 @@ def launch_to_success(stack: Stack, job: str = JOB) -> tuple[float, float]:
         run = stack.wait_for_run(run_id, timeout=3600, interval=1.0)
     if run["status"] != "SUCCESS":
         raise RuntimeError(f"run {run_id} ended {run['status']}")
+    if show:
+        print(f"  {job}: {phases(stack, run_id, start)}", flush=True)
     return run["endTime"] - start, memory.peak / 1e6
 
 
@@ -332,14 +348,14 @@ def in_stack(csvs: dict[int, Path], repeat: int, args: argparse.Namespace) -> di
                 contenders |= {
                     name: partial(limited.peer, script, csv)
                     for name, script in PEERS.items()
-                    if name != TUTORIAL
+                    if name != TUTORIAL and name in args.peers
                 }
             contenders[STACK] = partial(launch_to_success, stack)
             results["files"][rows] = in_turns(contenders, repeat, f"{rows:,} rows, limited")
         if not args.no_fixed:
             shutil.copy(REPO / "data" / "ventas.csv", stack.data_dir / "ventas.csv")
             results["fixed"] = in_turns(
-                {FLOOR: limited.floor, SAMPLE: partial(launch_to_success, stack)},
+                {FLOOR: limited.floor, SAMPLE: partial(launch_to_success, stack, show=True)},
                 max(repeat, 3),
                 "the sample",
             )
@@ -377,10 +393,14 @@ def backfill(stack: Stack, limited: Limited, csv: Path, repeat: int) -> dict[str
             raise RuntimeError(f"backfill {backfill_id} ended {state['status']}")
         end = max(run["endTime"] for run in runs)
         files = list((stack.data_dir / "output" / DAILY).glob("2024-*.parquet"))
-        left = stack.run_containers()
+        # The daemon removes an ended run's container within a second or two.
+        deadline = time.monotonic() + 30
+        while (left := stack.run_containers()) and time.monotonic() < deadline:
+            time.sleep(0.5)
         print(
             f"  backfill: {len(runs)} runs, at most {most_at_once(runs)} at once (limit "
-            f"{limit}), {len(files)} files of 2024, run containers left: {len(left)}",
+            f"{limit}), {len(files)} files of 2024, run containers left: {len(left)}; the last "
+            f"run: {phases(stack, runs[0]['runId'], start)}",
             flush=True,
         )
         if most_at_once(runs) > limit or left or len(files) != len(days):
@@ -444,7 +464,8 @@ def report(rows: int, csv: Path, figures: dict[str, Figure], repeat: int) -> Non
         )
     print(
         "  the peers and the stack's run: containers of the code-location image under the run "
-        f"limits, peak without page cache; {HOST}: processes, peak RSS"
+        f"limits, peak resident memory (anonymous, page cache left out); {HOST}: processes, "
+        "peak RSS"
     )
     if STACK in figures and baselines["duckdb"]:
         ratio = figures[STACK].best / baselines["duckdb"]
@@ -474,6 +495,9 @@ def main() -> None:
         help="where generated CSVs are kept between runs",
     )
     parser.add_argument("--no-peers", action="store_true", help="skip the peer scripts")
+    parser.add_argument(
+        "--peers", nargs="+", choices=list(PEERS), default=list(PEERS), help="which peers run"
+    )
     parser.add_argument("--no-host", action="store_true", help="skip the figures on the host")
     parser.add_argument(
         "--no-standalone", action="store_true", help="skip procesar_ventas standalone"
@@ -505,7 +529,9 @@ def main() -> None:
         contenders: dict[str, Callable[[], tuple[float, float]]] = {}
         if not args.no_host and not args.no_peers:
             contenders |= {
-                f"{name} {HOST}": partial(peer, script, csv) for name, script in PEERS.items()
+                f"{name} {HOST}": partial(peer, script, csv)
+                for name, script in PEERS.items()
+                if name in args.peers
             }
         if not args.no_standalone and not args.no_host:
             contenders[f"{STANDALONE} {HOST}"] = partial(standalone, csv)
