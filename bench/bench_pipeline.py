@@ -429,7 +429,8 @@ def in_turns(
             figures[name].walls.append(wall)
             figures[name].peaks.append(peak)
             print(
-                f"  {label}, {name} #{attempt}: {wall:.1f} s, peak RSS {peak:,.0f} MB",
+                f"  {label}, {name} #{attempt}: {wall:.1f} s, peak "
+                + (f"{peak:,.0f} MB" if peak else "not measured"),
                 flush=True,
             )
     return figures
