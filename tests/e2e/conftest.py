@@ -3,6 +3,7 @@ under tests/e2e/ is marked `e2e`: `./scripts/test -m "not e2e"` leaves them out.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.compose_stack import REPO, Stack, docker, free_port, running_stack
+from tests.e2e.compose_stack import REPO, Stack, docker, free_port, project_copy, running_stack
 from tests.e2e.receiver import RECEIVER, Receiver
 
 BROWSER_IMAGE = "ventas-test-browser"
@@ -20,13 +21,34 @@ RECEIVER_IMAGE = "ventas-test-alerts"
 RECEIVER_DIR = Path(__file__).parent / "alerts"
 
 
+# The shared stack goes down after the last test that uses it, not at the session's end: the
+# tests after it start stacks of their own, which its idle services would slow down.
+_shared = contextlib.ExitStack()
+_last_user: dict[str, pytest.Item] = {}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.e2e)
-    # The platform stack's tests last, one after the other: it is up only while they run.
-    items.sort(key=lambda item: "platform" in getattr(item, "fixturenames", ()))
+
+    def order(item: pytest.Item) -> tuple[bool, bool, bool]:
+        # The shared stack's tests first, the platform stack's last, each one after the other:
+        # a stack is up only while its tests run.
+        uses = getattr(item, "fixturenames", ())
+        return here in item.path.parents, "stack" not in uses, "platform" in uses
+
+    items.sort(key=order)
+    users = [item for item in items if "stack" in getattr(item, "fixturenames", ())]
+    if users:
+        _last_user["stack"] = users[-1]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    if _last_user.get("stack") is item:
+        _shared.close()
 
 
 def build_test_image(tag: str, directory: Path) -> str:
@@ -59,8 +81,8 @@ def receiver_image(docker_ready) -> str:
 
 @pytest.fixture(scope="session")
 def stack(docker_ready) -> Iterator[Stack]:
-    with running_stack("ventas-e2e") as s:
-        yield s
+    with _shared:
+        yield _shared.enter_context(running_stack("ventas-e2e"))
 
 
 @dataclass(frozen=True)
@@ -73,11 +95,45 @@ class Platform:
     prometheus_url: str
 
 
+# The shipped monitoring configuration with its waits shortened, so that alerts arrive in
+# seconds: (file, shipped text, the test's). promtool tests the shipped rules' timing
+# (tests/deploy/test_monitoring_config.py); the end-to-end tests, that alerts get through.
+DAEMON_STALLED_AFTER = 45  # seconds without a heartbeat (shipped: 120; Dagster's every 30 s)
+SHORTER_WAITS = (
+    ("prometheus.yml", "scrape_interval: 15s", "scrape_interval: 2s"),
+    ("prometheus.yml", "evaluation_interval: 15s", "evaluation_interval: 2s"),
+    ("prometheus.yml", "scrape_timeout: 10s", "scrape_timeout: 2s"),
+    (
+        "rules.yml",
+        "dagster_daemon_heartbeat_timestamp_seconds > 120)",
+        f"dagster_daemon_heartbeat_timestamp_seconds > {DAEMON_STALLED_AFTER})",
+    ),
+    (
+        "rules.yml",
+        "expr: dagster_code_location_up == 0\n        for: 1m",
+        "expr: dagster_code_location_up == 0\n        for: 5s",
+    ),
+    ("alertmanager.yml", "group_wait: 10s", "group_wait: 1s"),
+    ("alertmanager.yml", "group_interval: 1m", "group_interval: 5s"),
+)
+
+
+def with_shorter_waits(project: Path) -> Path:
+    """`project` with SHORTER_WAITS in its deploy/monitoring/; each must change its file."""
+    for name, shipped, shorter in SHORTER_WAITS:
+        path = project / "deploy" / "monitoring" / name
+        text = path.read_text()
+        assert text.count(shipped) == 1, f"{path} no longer has {shipped!r} once"
+        path.write_text(text.replace(shipped, shorter))
+    return project
+
+
 @pytest.fixture(scope="session")
-def platform(receiver_image) -> Iterator[Platform]:
+def platform(receiver_image, tmp_path_factory) -> Iterator[Platform]:
     port = free_port()
     with running_stack(
         "ventas-e2e-platform",
+        project_dir=with_shorter_waits(project_copy(tmp_path_factory.mktemp("platform"))),
         profiles=("monitoring",),
         extra_env={
             "DAGSTER_ALERT_WEBHOOK_URL": f"http://{RECEIVER}:8080/hooks/platform",

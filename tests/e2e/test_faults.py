@@ -1,5 +1,5 @@
 """Faults the stack must ride out without losing anything or needing a hand: Postgres, the
-daemon or a run's container dying mid-run; 30 queued runs under load; a backup and restore."""
+daemon or a run's container dying mid-run; a backup and restore."""
 
 import subprocess
 import time
@@ -10,11 +10,9 @@ import pytest
 from tests.e2e.compose_stack import (
     FINISHED,
     REPO,
-    ApiLoad,
     crash,
     docker,
     docker_seconds,
-    most_at_once,
     running_stack,
     sales_from,
     tags_of,
@@ -25,6 +23,8 @@ from tests.e2e.compose_stack import (
 pytestmark = pytest.mark.usefixtures("docker_ready")
 # Longer than the storage's reconnections last (dagster-postgres: 0.2 s doubled 5 times).
 LONG_OUTAGE_SECONDS = 12
+# Plain restarts (down a second or two): two at each moment of a run.
+PLAIN_RESTARTS = 6
 # What the daemon records on a run whose step failed on the database, as it retries it.
 DATABASE_RETRY = "A step failed because the connection to the instance's database was lost"
 
@@ -57,10 +57,10 @@ def done_once(stack, run_id: str) -> list[dict]:
     return runs
 
 
-def test_postgres_restarting_mid_run_twenty_times_never_loses_nor_doubles_the_work(
+def test_postgres_restarting_mid_run_eleven_times_never_loses_nor_doubles_the_work(
     faults, sales_1m
 ):
-    """Postgres restarted while a run starts, reads the CSV or writes the clean table, 20
+    """Postgres restarted while a run starts, reads the CSV or writes the clean table, 11
     times: each time the work is done exactly once, by the run or by its automatic retries.
     Docker's record of when Postgres stopped puts each restart inside its run. The last five
     keep it down 12 s, longer than the storage's reconnections last (about 6 s): a step then
@@ -80,10 +80,10 @@ def test_postgres_restarting_mid_run_twenty_times_never_loses_nor_doubles_the_wo
     before = {r["runId"] for r in faults.runs(job="procesar_ventas")}
     chains, long_outages = [], []
     with sales_from(faults, sales_1m):
-        for attempt in range(20):
+        for attempt in range(PLAIN_RESTARTS + 5):
             run_id = faults.launch("procesar_ventas")
             moments[attempt % len(moments)](run_id)
-            if attempt < 15:
+            if attempt < PLAIN_RESTARTS:
                 faults.compose("restart", "postgres")
             else:
                 faults.compose("stop", "postgres")
@@ -94,12 +94,14 @@ def test_postgres_restarting_mid_run_twenty_times_never_loses_nor_doubles_the_wo
             runs = done_once(faults, run_id)
             assert runs[0]["startTime"] < stopped < runs[0]["endTime"], "not mid-run"
             chains.append(runs)
-    print(f"20 Postgres restarts mid-run: {['/'.join(r['status'] for r in c) for c in chains]}")
+    statuses = ["/".join(r["status"] for r in chain) for chain in chains]
+    statuses = ["/".join(r["status"] for r in chain) for chain in chains]
+    print(f"{len(chains)} Postgres restarts mid-run: {statuses}")
     assert not [r for r in faults.runs() if r["status"] not in FINISHED]  # none stuck
     # Every run of the job, retries of retries included: one success for each launch.
     runs = [r for r in faults.runs(job="procesar_ventas") if r["runId"] not in before]
     assert len(runs) == sum(len(chain) for chain in chains)
-    assert [r["status"] for r in runs].count("SUCCESS") == 20
+    assert [r["status"] for r in runs].count("SUCCESS") == len(chains)
     # Some long outage failed a step on the database (others may end the run's process
     # instead, which Dagster's own retry covers), and the daemon retried that run for it.
     on_database = [run_id for run_id in long_outages if DATABASE_RETRY in faults.run_log(run_id)]
@@ -144,23 +146,6 @@ def test_a_killed_run_is_retried_and_leaves_no_half_written_file(faults, big_sal
     assert not list(output.rglob("*.tmp"))
     for path in output.glob("*.parquet"):
         pd.read_parquet(path)
-
-
-def test_twelve_runs_under_a_limit_of_two_while_ten_clients_poll_the_api(faults):
-    """Six rounds of the queue: every one of them starts, and ends, runs under the load."""
-    with ApiLoad(faults, clients=10) as load:
-        launched = [faults.launch("procesar_ventas") for _ in range(12)]
-        finished = [faults.wait_for_run(run_id, timeout=600, interval=1.0) for run_id in launched]
-    print(
-        f"API under load: {len(load.latencies)} requests, p50 {load.percentile(0.5) * 1000:.0f}"
-        f" ms, p95 {load.percentile(0.95) * 1000:.0f} ms, max {max(load.latencies) * 1000:.0f} ms"
-    )
-
-    assert [r["status"] for r in finished] == ["SUCCESS"] * 12
-    assert load.errors == []
-    everything = [r for r in faults.runs() if r["startTime"] and r["endTime"]]
-    assert most_at_once(everything) <= 2
-    wait_until(lambda: not faults.run_containers(), 30, "the run containers to be removed")
 
 
 def test_backup_then_down_v_then_restore_brings_the_history_back(faults, tmp_path):

@@ -19,6 +19,14 @@ def failure_message(stack, run_id: str) -> str:
     return message
 
 
+def retry_decision(stack, run_id: str) -> str:
+    """The run's `dagster/will_retry` tag, which Dagster writes just after the run's status
+    turns to FAILURE."""
+    return wait_until(
+        lambda: tags_of(stack.run(run_id)).get("dagster/will_retry"), 30, "the retry decision"
+    )
+
+
 def test_every_long_lived_service_has_a_ceiling(stack):
     for service, info in stack.containers().items():
         host = info["HostConfig"]
@@ -44,7 +52,7 @@ def test_a_run_over_its_memory_limit_fails_saying_so_every_time_and_nothing_else
             "Out of memory: the run used all of its memory limit of 300m and was killed."
         ), first_line
         assert "DAGSTER_RUN_MEMORY" in first_line and "stack/run_memory" in first_line
-        assert tags_of(run)["dagster/will_retry"] == "false"  # it would run out again
+        assert retry_decision(stack, run["runId"]) == "false"  # it would run out again
     wait_until(lambda: not stack.run_containers(), 60, "the run containers removed")
 
     services = stack.containers()

@@ -142,10 +142,10 @@ def test_run_history_survives_down_and_up(stack):
 
 
 def test_no_location_shows_as_failed_while_the_stack_starts_nor_after_up_wait(stack):
-    """Three restarts with the UI read all along: never a location in error, every one loaded
+    """Two restarts with the UI read all along: never a location in error, every one loaded
     the instant `up --wait` returns, and the UI started only once the code servers answered
     (by Docker's own record of both)."""
-    for _ in range(3):
+    for _ in range(2):
         stack.compose("down", "--timeout", "10")
         errors = []
         with docker_events(f"label=com.docker.compose.project={stack.project}") as events:
