@@ -50,7 +50,7 @@ from pathlib import Path
 
 from bench import generate_ventas
 from bench.peers import PEERS
-from tests.e2e.compose_stack import REPO, Stack, most_at_once, running_stack
+from tests.e2e.compose_stack import BACKFILL_GOING, REPO, Stack, most_at_once, running_stack
 
 JOB = "procesar_ventas"
 TUTORIAL = "pandas (tutorial)"
@@ -70,11 +70,6 @@ BACKFILL_TARGET = 2.0  # the backfill against DuckDB's PARTITION_BY
 MEMORY_TARGET_MB = 1000  # the run container's peak at 100M rows
 GROWTH_TARGET = 1.2  # the peak at 100M rows against the peak at 10M
 
-BACKFILL = """mutation($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) { __typename
-    ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
-BACKFILL_STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
-    ... on PartitionBackfill { status } } }"""
 # Where a run's time goes: created, started, its steps, ended.
 PHASES = """query($id: ID!) { runOrError(runId: $id) { ... on Run { creationTime startTime endTime
     stepStats { stepKey startTime endTime } } } }"""
@@ -376,21 +371,12 @@ def backfill(stack: Stack, limited: Limited, csv: Path, repeat: int) -> dict[str
 
     def through_ui() -> tuple[float, float]:
         start = time.time()
-        launched = stack.graphql(
-            BACKFILL, {"params": {"assetSelection": [{"path": [DAILY]}], "partitionNames": days}}
-        )["launchPartitionBackfill"]
-        if launched["__typename"] != "LaunchBackfillSuccess":
-            raise RuntimeError(f"launchPartitionBackfill: {launched}")
-        backfill_id = launched["backfillId"]
-        while True:
-            status = stack.graphql(BACKFILL_STATUS, {"id": backfill_id})
-            state = status["partitionBackfillOrError"]
-            if state["status"] not in ("REQUESTED", "CANCELING", "FAILING"):
-                break
+        backfill_id = stack.backfill(DAILY, days)
+        while (status := stack.backfill_status(backfill_id)) in BACKFILL_GOING:
             time.sleep(1)
         runs = stack.runs(tags={"dagster/backfill": backfill_id})
-        if state["status"] not in ("COMPLETED", "COMPLETED_SUCCESS"):
-            raise RuntimeError(f"backfill {backfill_id} ended {state['status']}")
+        if status not in ("COMPLETED", "COMPLETED_SUCCESS"):
+            raise RuntimeError(f"backfill {backfill_id} ended {status}")
         end = max(run["endTime"] for run in runs)
         files = list((stack.data_dir / "output" / DAILY).glob("2024-*.parquet"))
         # The daemon removes an ended run's container within a second or two.

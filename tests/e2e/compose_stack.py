@@ -31,6 +31,7 @@ from cryptography import x509
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO / "data"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+BACKFILL_GOING = {"REQUESTED", "CANCELING", "FAILING"}  # a backfill's states before its end
 LOCATION = "ventas"
 # The code locations, as workspace.yaml lists them: every test stack waits for each to load.
 LOCATIONS = tuple(
@@ -56,6 +57,12 @@ mutation Launch($params: ExecutionParams!) {
     ... on InvalidSubsetError { message }
   }
 }"""
+
+BACKFILL_MUTATION = """mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) { __typename
+    ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+BACKFILL_STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+    ... on PartitionBackfill { status } } }"""
 
 LOCATION_QUERY = """
 {
@@ -404,6 +411,20 @@ class Stack:
         if result["__typename"] != "LaunchRunSuccess":
             raise GraphQLError(f"launchRun returned {result}")
         return result["run"]["runId"]
+
+    def backfill(self, asset: str, partitions: list[str]) -> str:
+        """Launch a backfill of `asset`'s `partitions`, as the UI's "Materialize" dialog does;
+        returns the backfill's ID."""
+        params = {"assetSelection": [{"path": [asset]}], "partitionNames": partitions}
+        result = self.graphql(BACKFILL_MUTATION, {"params": params})["launchPartitionBackfill"]
+        if result["__typename"] != "LaunchBackfillSuccess":
+            raise GraphQLError(f"launchPartitionBackfill returned {result}")
+        return result["backfillId"]
+
+    def backfill_status(self, backfill_id: str) -> str:
+        """REQUESTED while it goes on; COMPLETED_SUCCESS, FAILED, ... once it has ended."""
+        answer = self.graphql(BACKFILL_STATUS, {"id": backfill_id})
+        return answer["partitionBackfillOrError"]["status"]
 
     def runs(self, job: str | None = None, tags: dict[str, str] | None = None) -> list[dict]:
         """Runs, newest first, of `job` and/or with these tags."""

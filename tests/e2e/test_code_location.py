@@ -4,7 +4,7 @@ op job and a bad sales file, driven through the webserver's GraphQL API."""
 import pandas as pd
 import pytest
 
-from tests.e2e.compose_stack import SAMPLE_DATA, as_root
+from tests.e2e.compose_stack import BACKFILL_GOING, SAMPLE_DATA, as_root, wait_until
 from tests.sales import BAD_SALES, tutorial_results
 
 VENTAS = [
@@ -143,6 +143,45 @@ def test_one_daily_partition_materializes_in_its_own_file(stack, everything):
     clean = tutorial_results(SAMPLE_DATA / "ventas.csv")["ventas_procesadas"]
     assert len(day) == (clean["fecha"] == "2024-03-15").sum() > 0
     assert asset(stack, "ventas_diarias")["partitionStats"]["numMaterialized"] >= 1
+
+
+DAYS_QUERY = """query($days: [String!]) {
+  assetOrError(assetKey: {path: ["ventas_diarias"]}) {
+    ... on Asset {
+      assetMaterializations(partitions: $days) { partition runId }
+      definition { assetPartitionStatuses {
+        ... on TimePartitionStatuses { ranges { status startKey endKey } } } }
+    }
+  }
+}"""
+
+
+def test_a_weeks_backfill_is_one_run_that_materializes_every_day(stack, everything):
+    """As the UI's backfill launches it: one run for the whole range, a file a day, and each
+    day a materialization of its own in the asset's partitions (Dagster writes them in one
+    batch: DAGSTER_EVENT_BATCH_SIZE in the code location's image)."""
+    days = [f"2024-02-{day:02}" for day in range(5, 12)]
+    backfill_id = stack.backfill("ventas_diarias", days)
+    wait_until(
+        lambda: stack.backfill_status(backfill_id) not in BACKFILL_GOING, 180, "the backfill"
+    )
+    assert stack.backfill_status(backfill_id) == "COMPLETED_SUCCESS"
+    (run,) = stack.runs(tags={"dagster/backfill": backfill_id})
+    assert run["status"] == "SUCCESS", stack.run_log(run["runId"])
+
+    clean = tutorial_results(SAMPLE_DATA / "ventas.csv")["ventas_procesadas"]
+    for day in days:
+        written = pd.read_parquet(stack.data_dir / "output" / "ventas_diarias" / f"{day}.parquet")
+        assert len(written) == (clean["fecha"] == day).sum(), day
+    asset = stack.graphql(DAYS_QUERY, {"days": days})["assetOrError"]
+    assert sorted((m["partition"], m["runId"]) for m in asset["assetMaterializations"]) == [
+        (day, run["runId"]) for day in days
+    ]
+    ranges = asset["definition"]["assetPartitionStatuses"]["ranges"]
+    assert any(
+        r["status"] == "MATERIALIZED" and r["startKey"] <= days[0] and days[-1] <= r["endKey"]
+        for r in ranges
+    ), ranges
 
 
 def test_the_op_job_runs_and_logs_its_summary(stack):
