@@ -2,6 +2,8 @@
 the lock moves with them. The whole upgrade, and its rollback, run against a real stack in
 tests/e2e/test_upgrade.py."""
 
+import re
+
 import pytest
 
 from tests.scripts import REPO, upgrade_script
@@ -56,3 +58,13 @@ def test_the_changes_list_what_moved_came_and_went():
         "  gone: 1.0 -> (removed)",
         "  new: (none) -> 2.0",
     ]
+
+
+def test_the_copy_it_locks_holds_every_workspace_member_s_manifest_and_nothing_else(tmp_path):
+    """What `--check` locks: the lock, the root's pyproject.toml and each package the lock
+    installs from the workspace (its editable sources), nothing of .venv, tests or backups."""
+    members = re.findall(r'^source = \{ editable = "([^"]+)" \}$', upgrade.read("uv.lock"), re.M)
+    upgrade.manifests(tmp_path)
+    copied = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert copied == {"uv.lock", "pyproject.toml", *(f"{m}/pyproject.toml" for m in members)}
+    assert len(members) >= 5

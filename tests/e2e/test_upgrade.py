@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.generate_history import psql
 from tests.e2e.compose_stack import (
     Stack,
     docker,
@@ -30,10 +31,7 @@ ASSET_QUERY = """{ assetOrError(assetKey: {path: ["legado"]}) {
 
 def sql(stack, query: str) -> str:
     """What psql prints for `query` in the stack's database."""
-    return stack.compose(
-        "exec", "-T", "postgres", "sh", "-c",
-        f'psql -tA -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "{query}"',
-    ).stdout.strip()  # fmt: skip
+    return psql(stack.project, query, stack.env).strip()
 
 
 def schema_revision(stack) -> str:
