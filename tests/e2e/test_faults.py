@@ -95,7 +95,6 @@ def test_postgres_restarting_mid_run_eleven_times_never_loses_nor_doubles_the_wo
             assert runs[0]["startTime"] < stopped < runs[0]["endTime"], "not mid-run"
             chains.append(runs)
     statuses = ["/".join(r["status"] for r in chain) for chain in chains]
-    statuses = ["/".join(r["status"] for r in chain) for chain in chains]
     print(f"{len(chains)} Postgres restarts mid-run: {statuses}")
     assert not [r for r in faults.runs() if r["status"] not in FINISHED]  # none stuck
     # Every run of the job, retries of retries included: one success for each launch.
