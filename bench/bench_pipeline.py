@@ -50,6 +50,7 @@ from pathlib import Path
 
 from bench import generate_ventas
 from bench.peers import PEERS
+from stack import standby
 from tests.e2e.compose_stack import BACKFILL_GOING, REPO, Stack, most_at_once, running_stack
 
 JOB = "procesar_ventas"
@@ -219,29 +220,27 @@ def _cgroup_memory(container_id: str) -> int | None:
 
 
 class PeakMemory:
-    """Samples one container (`docker ps --filter` `selector`, e.g. label=dagster/run_id=...)
-    until stopped and keeps the highest reading. It looks the container up once, then only
-    reads cgroup files: sampling must not steal the CPU it measures."""
+    """Samples one container (the first `docker ps --filter` of `selectors` that finds one,
+    e.g. label=dagster/run_id=...) until stopped and keeps the highest reading. It looks the
+    container up once, then only reads cgroup files: sampling must not steal the CPU it
+    measures."""
 
-    def __init__(self, selector: str):
-        self.selector, self.peak, self._stop = selector, 0, threading.Event()
+    def __init__(self, *selectors: str):
+        self.selectors, self.peak, self._stop = selectors, 0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         container = ""
         while not container and not self._stop.wait(0.2):
-            container = subprocess.run(
-                [
-                    "docker",
-                    "ps",
-                    "-q",
-                    "--no-trunc",
-                    "--filter",
-                    self.selector,
-                ],
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
+            for selector in self.selectors:
+                container = (
+                    container
+                    or subprocess.run(
+                        ["docker", "ps", "-q", "--no-trunc", "--filter", selector],
+                        capture_output=True,
+                        text=True,
+                    ).stdout.strip()
+                )
         while not self._stop.wait(0.05):
             value = _cgroup_memory(container)
             if value:
@@ -262,7 +261,8 @@ def launch_to_success(stack: Stack, job: str = JOB, show: bool = False) -> tuple
     `show`, where the time went."""
     start = time.time()
     run_id = stack.launch(job)
-    with PeakMemory(f"label=dagster/run_id={run_id}") as memory:
+    # A new container has the run's label; one started ahead of the run, its name.
+    with PeakMemory(f"label=dagster/run_id={run_id}", f"name={standby.TAKEN}{run_id}") as memory:
         # Polled gently: the run's end time, not the poll, ends the measure.
         run = stack.wait_for_run(run_id, timeout=3600, interval=1.0)
     if run["status"] != "SUCCESS":

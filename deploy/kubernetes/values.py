@@ -41,6 +41,8 @@ NOT_MIRRORED = {
     "run_launcher.config.env_vars": "a run's pod gets the instance in its arguments, the "
     "password from its Secret",
     "run_launcher.config.pids": "no per-pod setting: the kubelet's podPidsLimit",
+    "run_launcher.config.standby_seconds": "a Job's pod is the scheduler's to start: no "
+    "container waits ahead of a run",
 }
 # The tick statuses the chart's retention takes; one dagster.yaml leaves out keeps Dagster's
 # default (the chart's schema wants all four).

@@ -122,3 +122,22 @@ def test_the_backfill_loop_reads_the_controllers_interval_as_it_starts():
     assert compat.daemon_controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 30
     source = inspect.getsource(compat.daemon_loops.execute_backfill_iteration_loop)
     assert "from dagster._daemon.controller import DEFAULT_DAEMON_INTERVAL_SECONDS" in source
+
+
+def test_what_a_standby_needs_to_start_a_run_as_a_new_container_would_is_there():
+    # What DockerRunLauncher hands a new container, and the command that runs it.
+    assert list(inspect.signature(DockerRunLauncher._get_docker_image).parameters) == [
+        "self",
+        "job_code_origin",
+    ]
+    assert list(inspect.signature(DockerRunLauncher._launch_container_with_command).parameters) == [
+        "self",
+        "run",
+        "docker_image",
+        "command",
+    ]
+    assert compat.execute_run_command.name == "execute_run"
+    assert compat.parse_env_var("A=b") == ("A", "b")
+    fields = set(inspect.signature(compat.ExecuteRunArgs).parameters)
+    assert {"job_origin", "run_id", "instance_ref"} <= fields
+    assert "get_command_args" in dir(compat.ExecuteRunArgs)

@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 from dagster import DagsterRun, DagsterRunStatus
 
+from stack import standby
 from stack.launcher import LimitedDockerRunLauncher
 from stack.limits import LimitError
 
@@ -96,3 +97,19 @@ def test_every_step_done_is_read_from_the_runs_events(instance):
     launcher = instance.run_launcher
     assert launcher._every_step_done(instance.get_run_by_id(done.run_id))
     assert not launcher._every_step_done(instance.get_run_by_id(midway.run_id))
+
+
+def test_a_standby_fits_only_the_image_and_container_it_was_started_for():
+    create = {"labels": {"stack.project": "p"}, "mem_limit": "2g", "environment": {"A": "1"}}
+    fits = standby.key("sha256:1", ["A"], ["p_dagster"], create)
+    # Another image under the same name (a redeploy), other limits, another network: no.
+    assert standby.key("sha256:2", ["A"], ["p_dagster"], create) != fits
+    assert standby.key("sha256:1", ["A"], ["p_dagster"], {**create, "mem_limit": "4g"}) != fits
+    assert standby.key("sha256:1", ["A"], ["q_dagster"], create) != fits
+    # The environment's values are the daemon's, the same for every run it launches.
+    assert standby.key("sha256:1", ["A"], ["p_dagster"], {**create, "environment": {}}) == fits
+
+
+def test_a_negative_standby_time_is_named_with_the_fix():
+    with pytest.raises(ValueError, match="DAGSTER_RUN_STANDBY_SECONDS=-1 is negative"):
+        launcher(standby_seconds=-1)

@@ -74,3 +74,10 @@ def test_a_malformed_retention_is_named_before_anything_connects(days):
         f"migrate: DAGSTER_RUN_RETENTION_DAYS={days!r} is not a whole number of days; use one "
         "such as 90 (the default), or 0 to keep every run."
     )
+
+
+@pytest.mark.parametrize("seconds", ["10m", "-1", "1.5"])
+def test_a_malformed_standby_time_is_named_before_anything_connects(seconds):
+    result = migrate_with(DAGSTER_RUN_STANDBY_SECONDS=seconds)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"migrate: DAGSTER_RUN_STANDBY_SECONDS={seconds!r}: use a")

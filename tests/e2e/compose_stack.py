@@ -28,6 +28,8 @@ import requests
 import yaml
 from cryptography import x509
 
+from stack import standby
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO / "data"
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
@@ -324,7 +326,24 @@ class Stack:
         return {c["Config"]["Labels"]["com.docker.compose.service"]: c for c in info}
 
     def run_containers(self) -> list[str]:
-        return docker("ps", "-aq", "--filter", f"label=stack.project={self.project}").stdout.split()
+        """The containers of this stack's runs (a standby that took a run is one)."""
+        return [id for id, name in self._launched() if not name.startswith(standby.WAITING)]
+
+    def standbys(self) -> list[str]:
+        """The containers started ahead of a run that still wait for one (stack.standby)."""
+        return [id for id, name in self._launched() if name.startswith(standby.WAITING)]
+
+    def _launched(self) -> list[tuple[str, str]]:
+        """Every container the daemon started for this stack: its id and name."""
+        listed = docker(
+            "ps",
+            "-a",
+            "--filter",
+            f"label=stack.project={self.project}",
+            "--format",
+            "{{.ID}} {{.Names}}",
+        ).stdout.split("\n")
+        return [(line.split()[0], line.split()[1]) for line in listed if line.strip()]
 
     def resources_left(self) -> dict[str, list[str]]:
         """Whatever of this stack still exists in Docker."""
@@ -332,6 +351,7 @@ class Stack:
         return {
             "containers": docker("ps", "-aq", "--filter", label).stdout.split(),
             "run containers": self.run_containers(),
+            "standbys": self.standbys(),
             "volumes": docker("volume", "ls", "-q", "--filter", label).stdout.split(),
             "networks": docker("network", "ls", "-q", "--filter", label).stdout.split(),
             "images": self.images(),
@@ -347,7 +367,7 @@ class Stack:
         """Remove everything this stack made, whatever state it is in."""
         # Stop what launches runs, then the runs: they hold the network and the data volume.
         self.compose("stop", "--timeout", "5", "daemon", "webserver", check=False)
-        runs = self.run_containers()
+        runs = [id for id, _ in self._launched()]
         if runs:
             docker("rm", "--force", "--volumes", *runs, check=False)
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)

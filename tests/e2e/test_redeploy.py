@@ -88,6 +88,8 @@ def test_a_redeploy_shows_new_code_leaves_the_rest_running_and_runs_land_on_the_
     old_image = image_id(f"{stack.project}-user_code")
     slow = stack.launch(assets=["espera_lenta"])
     wait_until(lambda: stack.run(slow)["status"] == "STARTED", 60, "the slow run to start")
+    # A container of the old image waits for the next run, with the old code loaded.
+    old_standbys = wait_until(stack.standbys, 60, "a container started ahead of the next run")
 
     deploy_version(assets, "v2", new_asset="nuevo_en_v2")
     started = time.monotonic()
@@ -97,6 +99,10 @@ def test_a_redeploy_shows_new_code_leaves_the_rest_running_and_runs_land_on_the_
 
     assert starts(stack) == before, "a service other than user_code restarted"
     assert image_id(f"{stack.project}-user_code") != old_image
+    # The daemon removes it: it would run the next run on the old code.
+    wait_until(
+        lambda: not set(old_standbys) & set(stack.standbys()), 30, "the old image's standby gone"
+    )
     # The slow run waits for the test: it is still in flight on the old image.
     assert stack.run(slow)["status"] == "STARTED"
 

@@ -189,6 +189,8 @@ def test_down_with_a_run_in_flight_ends_it_and_leaves_nothing_behind(lifecycle):
     assert down.returncode == 0, down.stderr[-3000:]
     left = lifecycle.resources_left()
     assert (left["containers"], left["run containers"], left["networks"]) == ([], [], [])
+    # Nor the container started ahead of the next run: the daemon removes it as it stops.
+    assert left["standbys"] == []
     assert gone(container)
 
     # Its history kept, the run reads as what happened: canceled by the daemon's stop, after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +17,7 @@ from tests.e2e.compose_stack import (
     GraphQLError,
     docker,
     docker_events,
+    docker_seconds,
     running_stack,
     tags_of,
     wait_until,
@@ -86,7 +88,47 @@ def test_procesar_ventas_succeeds_in_its_own_container_which_is_then_removed(sta
     assert container_id not in service_ids
     assert tags["dagster/image"] == f"{stack.project}-user_code"
     wait_gone(container_id)
+    assert_sample_outputs(stack)
 
+
+def test_the_next_run_starts_in_a_container_started_ahead_of_it_with_the_code_loaded(stack):
+    first = stack.wait_for_run(stack.launch("procesar_ventas"))
+    assert first["status"] == "SUCCESS"
+    # The daemon starts a container of the location for its next run, which imports what a
+    # run needs and waits.
+    (ahead,) = wait_until(lambda: waiting(stack), 60, "a container started ahead of the next run")
+    assert ahead["State"]["Status"] == "running"
+
+    run_id = stack.launch("procesar_ventas")
+    run = stack.wait_for_run(run_id)
+    assert run["status"] == "SUCCESS", stack.run_log(run_id)
+    # The run was handed to that container, which was running before the run existed.
+    assert tags_of(run)["docker/container_id"] == ahead["Id"]
+    created = stack.graphql(
+        "query($id: ID!) { runOrError(runId: $id) { ... on Run { creationTime } } }",
+        {"id": run_id},
+    )["runOrError"]["creationTime"]
+    assert docker_seconds(ahead["State"]["StartedAt"]) < created
+    assert "started ahead of it with the code loaded" in stack.run_log(run_id)
+    assert_sample_outputs(stack)
+    # One run per container: it goes as any run's container goes, and another one waits.
+    wait_gone(ahead["Id"])
+    (after,) = wait_until(lambda: waiting(stack), 60, "the next container started ahead")
+    assert after["Id"] != ahead["Id"]
+
+
+def waiting(stack) -> list[dict]:
+    """docker inspect of the containers started ahead of a run of ventas that wait for one."""
+    ids = stack.standbys()
+    return [
+        info
+        for info in (json.loads(docker("inspect", *ids).stdout) if ids else [])
+        if info["Config"]["Image"] == f"{stack.project}-user_code"
+    ]
+
+
+def assert_sample_outputs(stack) -> None:
+    """The outputs of procesar_ventas on the sample are the tutorial's, computed apart."""
     expected = tutorial_results(SAMPLE_DATA / "ventas.csv")
     expected_clean = expected["ventas_procesadas"]
     expected_per_category = expected["ventas_por_categoria"].astype({"categoria": "str"})
@@ -232,6 +274,7 @@ def test_a_second_stack_runs_beside_the_first_and_tear_down_leaves_nothing(stack
     assert second.resources_left() == {
         "containers": [],
         "run containers": [],
+        "standbys": [],
         "volumes": [],
         "networks": [],
         "images": [],

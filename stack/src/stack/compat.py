@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as db
 from dagster import AssetKey, deserialize_value
+from dagster._cli.api import execute_run_command
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.errors import DagsterUserCodeUnreachableError
 from dagster._core.instance.config import get_default_tick_retention_settings
@@ -29,8 +30,10 @@ from dagster._core.storage.event_log.schema import (
 )
 from dagster._core.storage.runs.schema import RunsTable, RunTagsTable
 from dagster._core.storage.tags import MAX_RETRIES_TAG
+from dagster._core.utils import parse_env_var
 from dagster._grpc.__generated__ import dagster_api_pb2
 from dagster._grpc.client import DagsterGrpcClient
+from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClassData
 from dagster._utils.error import SerializableErrorInfo
 from dagster_docker import DockerRunLauncher
@@ -73,6 +76,7 @@ __all__ = [
     "AssetEventTagsTable",
     "CheckRunHealthResult",
     "ConfigurableClassData",
+    "ExecuteRunArgs",
     "InstigatorStatus",
     "InstigatorType",
     "RunFailureReason",
@@ -87,11 +91,15 @@ __all__ = [
     "daemon_loops",
     "database_size",
     "docker_client",
+    "docker_image",
     "event_log_consumer",
+    "execute_run_command",
     "get_default_tick_retention_settings",
     "latest_check_results",
+    "launch_container",
     "launcher_instance",
     "location_load_error",
+    "parse_env_var",
     "postgres_url",
     "run_container",
 ]
@@ -113,6 +121,16 @@ def docker_client(launcher: DockerRunLauncher, context: DockerContainerContext) 
 def run_container(launcher: DockerRunLauncher, run: Any) -> Any:
     """The Docker container of a run, or None once it is gone."""
     return launcher._get_container(run)
+
+
+def docker_image(launcher: DockerRunLauncher, job_code_origin: Any) -> str:
+    """The image a run of this job starts in (its code location's)."""
+    return launcher._get_docker_image(job_code_origin)
+
+
+def launch_container(launcher: DockerRunLauncher, run: Any, image: str, command: Any) -> None:
+    """Create and start a new container running `command` for `run`, as Dagster does."""
+    launcher._launch_container_with_command(run, image, command)
 
 
 # What the metrics exporter reads that Dagster has no public API for.

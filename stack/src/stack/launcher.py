@@ -10,6 +10,8 @@ launcher; every image has it, with the stack package).
 - Terminating a run marks it CANCELING, and nothing more: the daemon, the one service with
   the Docker socket, stops the container (stack.run_containers). The webserver, which the
   network reaches, needs no Docker API for it.
+- A run starts in a container started ahead of it, with Dagster and the location's code
+  imported already, when one fits: a standby (stack.standby); else in a new container.
 - A run whose container died is judged by run monitoring (in the daemon) from the container,
   which stays until the daemon removes it after the verdict:
   - every step of its plan had succeeded (killed while winding up): the run is recorded as a
@@ -25,17 +27,33 @@ import time
 from datetime import datetime
 from typing import Any
 
-from dagster import DagsterEvent, DagsterEventType, DagsterRun, Field, IntSource, StringSource
+import docker.errors
+from dagster import (
+    DagsterEvent,
+    DagsterEventType,
+    DagsterRun,
+    Field,
+    IntSource,
+    StringSource,
+    serialize_value,
+)
+from dagster._core.launcher.base import LaunchRunContext
+from dagster._core.storage.tags import DOCKER_IMAGE_TAG
 from dagster_docker import DockerRunLauncher
 from dagster_docker.container_context import DockerContainerContext
 from dagster_docker.docker_run_launcher import DOCKER_CONTAINER_ID_TAG
 
+from stack import standby
 from stack.compat import (
     MAX_RETRIES_TAG,
     CheckRunHealthResult,
+    ExecuteRunArgs,
     WorkerStatus,
     docker_client,
+    docker_image,
+    launch_container,
     launcher_instance,
+    parse_env_var,
     run_container,
 )
 from stack.limits import Limits
@@ -64,11 +82,18 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         memory: str = "2g",
         cpus: str = "1.5",
         pids: int = 1024,
+        standby_seconds: int = 600,
         **docker_config: Any,
     ):
         self.limits = Limits.parse(
             memory, str(cpus), pids, {"memory": "DAGSTER_RUN_MEMORY", "cpus": "DAGSTER_RUN_CPUS"}
         )
+        if standby_seconds < 0:
+            raise ValueError(
+                f"{standby.IDLE_ENV}={standby_seconds} is negative: write the seconds a run "
+                "container started ahead of its run may wait for one, or 0 for none."
+            )
+        self.standby_seconds = standby_seconds
         super().__init__(inst_data=inst_data, **docker_config)
 
     @classmethod
@@ -78,6 +103,7 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
             "memory": Field(StringSource, is_required=False, default_value="2g"),
             "cpus": Field(StringSource, is_required=False, default_value="1.5"),
             "pids": Field(IntSource, is_required=False, default_value=1024),
+            "standby_seconds": Field(IntSource, is_required=False, default_value=600),
         }
 
     def limits_for(self, run: DagsterRun) -> Limits:
@@ -103,6 +129,59 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
     @property
     def dagster_instance(self):
         return launcher_instance(self)
+
+    def launch_run(self, context: LaunchRunContext) -> None:
+        """Hand the run to a standby that fits, or start it in a new container; then start a
+        standby for the next run of its location."""
+        run = context.dagster_run
+        origin = context.job_code_origin
+        if origin is None or not self.standby_seconds:
+            super().launch_run(context)
+            return
+        image = docker_image(self, origin)
+        container_context = self.get_container_context(run)
+        client = docker_client(self, container_context)
+        try:
+            image_id = client.images.get(image).id
+        except docker.errors.ImageNotFound:  # Dagster pulls it
+            super().launch_run(context)
+            return
+        args = ExecuteRunArgs(
+            job_origin=origin, run_id=run.run_id, instance_ref=self.dagster_instance.get_ref()
+        )
+        networks = list(container_context.networks)
+        create = _create_kwargs(container_context)
+        key = standby.key(image_id, list(container_context.env_vars), networks, create)
+        if not self._hand_over(client, key, run, image, serialize_value(args), create):
+            launch_container(self, run, image, args.get_command_args())
+        try:
+            standby.start(client, key, image, create, networks[1:], self.standby_seconds)
+        except Exception as error:  # noqa: BLE001 - the next run then starts cold, that is all
+            self.dagster_instance.report_engine_event(
+                f"Could not start a container ahead of the next run: {error}", run
+            )
+
+    def _hand_over(
+        self, client: Any, key: str, run: DagsterRun, image: str, args: str, create: dict
+    ) -> bool:
+        container = standby.take(client, key, run.run_id)
+        if container is None:
+            return False
+        self.dagster_instance.report_engine_event(
+            f"Launching run in container {container.id} with image {image}, started ahead "
+            "of it with the code loaded",
+            run,
+            cls=self.__class__,
+        )
+        self.dagster_instance.add_run_tags(
+            run.run_id, {DOCKER_CONTAINER_ID_TAG: container.id, DOCKER_IMAGE_TAG: image}
+        )
+        try:
+            standby.hand_over(container, args, create.get("cpu_shares"))
+        except Exception:  # noqa: BLE001 - it ended meanwhile: a new container instead
+            container.remove(force=True)
+            return False
+        return True
 
     def terminate(self, run_id: str) -> bool:
         """Ask for the run to end: it becomes CANCELING, and the daemon stops its container
@@ -187,6 +266,21 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
             filters={"container": container_id, "event": "oom"},
         )
         return any(True for _ in events)
+
+
+def _create_kwargs(container_context: DockerContainerContext) -> dict[str, Any]:
+    """What a run container of this context is created with, as DockerRunLauncher creates it,
+    but for the run's own labels and job name."""
+    create = dict(container_context.container_kwargs)
+    create.pop("stop_timeout", None)
+    labels = create.pop("labels", {})
+    networks = container_context.networks
+    return {
+        **create,
+        "labels": dict.fromkeys(labels, "") if isinstance(labels, list) else dict(labels),
+        "environment": dict(parse_env_var(v) for v in container_context.env_vars),
+        "network": networks[0] if networks else None,
+    }
 
 
 def _ended_within(state: dict, seconds: float) -> bool:

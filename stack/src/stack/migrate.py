@@ -69,6 +69,12 @@ def check_settings() -> None:
         retention.retention_days(os.environ)
     except retention.RetentionError as error:
         fail(str(error))
+    standby = os.environ.get("DAGSTER_RUN_STANDBY_SECONDS", "0")
+    if not standby.isdigit():
+        fail(
+            f"DAGSTER_RUN_STANDBY_SECONDS={standby!r}: use a whole number of seconds that a run "
+            "container started ahead of its run waits for one (600, the default), or 0 for none."
+        )
     memory, cpus = (os.environ[name] for name in LIMIT_SETTINGS)
     try:
         limits.Limits.parse(

@@ -20,8 +20,14 @@ it), `RunContainers.stop_all` cancels every run in flight, stops its container a
 in a `down` they would go on against a stopped database and hold the stack's network and
 volumes, which Compose could then not remove. A daemon that crashes stops nothing.
 
+Standbys (stack.standby), containers started ahead of their runs: one that took a run is that
+run's container, found by its name; one still waiting is removed once it has exited (it waited
+DAGSTER_RUN_STANDBY_SECONDS in vain) or once its location's image has been replaced (a
+redeploy: it holds the old code); all are removed when the daemon stops.
+
 Only the containers of this instance's runs are touched: a container's `dagster/run_id` label
-must name a run of this instance (several stacks may share a Docker engine).
+(or a standby's name) must name a run of this instance (several stacks may share a Docker
+engine); and the standbys this daemon started.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import docker
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from docker.errors import APIError, NotFound
 
+from stack import standby
 from stack.compat import RunRecord
 
 RUN_ID_LABEL = "dagster/run_id"
@@ -74,6 +81,11 @@ class RunContainers:
         containers = [
             Container(c["Id"], c["Labels"][RUN_ID_LABEL], c["State"])
             for c in self.api.containers(all=True, filters={"label": RUN_ID_LABEL})
+        ] + [
+            Container(c["Id"], name.removeprefix("/" + standby.TAKEN), c["State"])
+            for c in self.api.containers(all=True, filters={"name": standby.TAKEN})
+            for name in c["Names"][:1]
+            if name.startswith("/" + standby.TAKEN) and standby.KEY_LABEL in c["Labels"]
         ]
         if not containers:
             return []
@@ -100,6 +112,7 @@ class RunContainers:
                     self._stop(container, now)
             elif run.is_finished and container.status in ("exited", "dead", "created"):
                 self._remove(container)
+        self._tend_standbys()
         for record in self.instance.get_run_records(
             filters=RunsFilter(statuses=[DagsterRunStatus.CANCELING])
         ):
@@ -111,6 +124,28 @@ class RunContainers:
                     run, "Canceled: the run's container had ended or was gone."
                 )
                 self.unattended.pop(run.run_id, None)
+
+    def standbys(self) -> list[dict]:
+        """The standbys this daemon started that are still waiting for a run."""
+        mine = f"{standby.DAEMON_LABEL}={standby.daemon_id()}"
+        return self.api.containers(all=True, filters={"label": mine, "name": standby.WAITING})
+
+    def _tend_standbys(self) -> None:
+        """Remove the standbys that exited, and those whose image a redeploy replaced."""
+        current: dict[str, str | None] = {}
+        for c in self.standbys():
+            if c["State"] == "running":
+                image = c["Labels"].get(standby.IMAGE_LABEL, "")
+                if image not in current:
+                    try:
+                        current[image] = self.api.inspect_image(image)["Id"]
+                    except NotFound:
+                        current[image] = None
+                if current[image] == c["ImageID"]:
+                    continue
+            elif c["State"] == "created":
+                continue  # being started
+            self._remove(Container(c["Id"], "", c["State"]), force=True)
 
     def watch(self, stopping: threading.Event, interval: float = 1.0) -> None:
         """tend() every `interval` seconds until `stopping` is set; an error is logged and the
@@ -154,6 +189,8 @@ class RunContainers:
                 if now and not now.is_finished:
                     self.instance.report_run_failed(run, f"The run's container ended: {health}")
             self._remove(container)
+        for c in self.standbys():
+            self._remove(Container(c["Id"], "", c["State"]), force=True)
 
     def _stop(self, container: Container, now: float) -> None:
         first = self.signalled.setdefault(container.id, now)
@@ -162,9 +199,9 @@ class RunContainers:
         elif now - first > STOP_GRACE_SECONDS:
             self._signal(container, "SIGKILL")
 
-    def _remove(self, container: Container) -> None:
+    def _remove(self, container: Container, force: bool = False) -> None:
         try:
-            self.api.remove_container(container.id, v=True)
+            self.api.remove_container(container.id, v=True, force=force)
         except NotFound:
             pass
         except APIError as error:  # being removed already
