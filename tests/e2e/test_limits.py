@@ -94,6 +94,12 @@ def test_the_out_of_memory_verdict_holds_when_docker_no_longer_has_the_event(sta
         finally:
             stack.compose("unpause", "daemon")
         run = stack.wait_for_run(run_id, timeout=120)
+    # Paused, the daemon could not show it was alive: the stack is left as it was found.
+    wait_until(
+        lambda: stack.containers()["daemon"]["State"]["Health"]["Status"] == "healthy",
+        60,
+        "the daemon healthy again",
+    )
     assert state["OOMKilled"] and run["status"] == "FAILURE"
     first_line = failure_message(stack, run_id).splitlines()[0]
     assert first_line.startswith("Out of memory: the run used all of its memory limit of 300m")

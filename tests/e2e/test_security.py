@@ -2,7 +2,7 @@
 
 import json
 
-from tests.e2e.compose_stack import docker, sales_from, wait_until, writing
+from tests.e2e.compose_stack import docker, sales_from, tags_of, wait_until, writing
 
 SOCKET = "/var/run/docker.sock"
 # Only to switch to the data directory's owner at start; deploy/as-data-owner drops them.
@@ -54,9 +54,8 @@ def test_a_run_container_runs_as_the_owner_with_no_socket_and_is_removed_after(s
     with sales_from(stack, big_sales):
         run_id = stack.launch("procesar_ventas")
         writing(stack, "ventas_raw")  # the run's code is running, with seconds of work left
-        (container,) = docker(
-            "ps", "-q", "--filter", f"label=dagster/run_id={run_id}"
-        ).stdout.split()
+        # A new container, or one started ahead of the run: the run's tag names it.
+        container = tags_of(stack.run(run_id))["docker/container_id"]
         info = json.loads(docker("inspect", "--format", "{{json .}}", container).stdout)
         status = docker("exec", container, "cat", "/proc/1/status").stdout
         assert stack.run(run_id)["status"] == "STARTED"  # all of it read from the live run
