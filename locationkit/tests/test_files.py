@@ -83,3 +83,12 @@ def test_a_live_writers_temporary_file_is_left_alone(tmp_path, writer_of):
     with replacing(path) as tmp:
         tmp.write_text("new")
     assert in_use.exists() and path.read_text() == "new"
+
+
+def test_only_the_temporary_files_of_the_file_written_count_as_its_leftovers(tmp_path):
+    path = tmp_path / "2024-01-01.parquet"
+    others = [".2024-01-01.parquet.tmp", ".2024-01-011.parquet.x.tmp", "2024-01-01.parquet.x.tmp"]
+    for name in [*others, ".2024-01-01.parquet.x.tmp"]:
+        (tmp_path / name).write_text("left")
+    assert remove_leftovers(path) == [tmp_path / ".2024-01-01.parquet.x.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(others)

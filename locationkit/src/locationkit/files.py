@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import glob
 import os
 import uuid
 from collections.abc import Iterator
@@ -52,7 +51,16 @@ def remove_leftovers(path: Path) -> list[Path]:
     killed run). A writer holds a lock on its file while it lives, so a file nobody holds is
     a leftover; a file a live writer holds is never touched. Returns what it removed."""
     removed = []
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+    # `.<name>.*.tmp`, matched by hand: a glob compiles its pattern at every call, which cost a
+    # backfill's 366 files a quarter of a second.
+    prefix, suffix = f".{path.name}.", ".tmp"
+    for entry in os.scandir(path.parent):
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(suffix)):
+            continue
+        if len(name) < len(prefix) + len(suffix):
+            continue
+        tmp = Path(entry.path)
         try:
             fd = os.open(tmp, os.O_RDONLY)
         except FileNotFoundError:  # its writer finished meanwhile

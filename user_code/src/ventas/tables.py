@@ -14,9 +14,11 @@ once.
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,6 +37,7 @@ from locationkit.files import replacing
 BATCH_ROWS = 250_000
 ROW_GROUP_ROWS = 500_000
 QUEUED_BATCHES = 1  # converted batches waiting for the writer thread
+DAY_WRITERS = 2  # files of days written at once (write_days)
 PREVIEW_ROWS = 5
 Frame: TypeAlias = pd.DataFrame | pa.Table | pa.RecordBatch
 
@@ -194,7 +197,12 @@ def _to_arrow(batch: Frame, schema: pa.Schema | None) -> pa.Table:
 class WriteSummary:
     rows: int
     schema: pa.Schema
-    preview: pd.DataFrame
+    head: pa.Table  # the first PREVIEW_ROWS rows
+
+    @property
+    def preview(self) -> pd.DataFrame:
+        # Made when asked for: a backfill writes hundreds of files and shows one preview.
+        return self.head.to_pandas(date_as_object=False)
 
 
 def write_parquet(
@@ -220,8 +228,9 @@ def write_parquet(
         if schema is None:
             raise ValueError(f"nothing to write to {path}: no batches and no schema")
         writer.finish(schema)
-    preview = pa.concat_tables(head or [schema.empty_table()]).to_pandas(date_as_object=False)
-    return WriteSummary(rows=rows, schema=schema, preview=preview)
+    return WriteSummary(
+        rows=rows, schema=schema, head=pa.concat_tables(head or [schema.empty_table()])
+    )
 
 
 def write_days(
@@ -234,36 +243,49 @@ def write_days(
     if isinstance(data, pd.DataFrame):
         data = data.sort_values(column, kind="stable")
     batches = data if isinstance(data, Batches) else [data]
-    written: dict[str, WriteSummary] = {}
+    written: dict[str, Future[WriteSummary]] = {}
     schema: pa.Schema | None = None
     day: str | None = None
     held: list[pa.Table] = []
+    # Days complete and being written, on DAY_WRITERS threads: Arrow encodes without the GIL.
+    pending: collections.deque[Future[WriteSummary]] = collections.deque()
 
     def flush() -> None:
         if day is not None:
             if day not in files or day in written:
                 raise ValueError(f"rows of {day} are not among the days to write, or not in order")
-            written[day] = write_parquet(Batches(lambda: held), files[day], schema)
+            if len(pending) >= 2 * DAY_WRITERS:  # memory: a few days at a time
+                pending.popleft().result()
+            parts: list[Frame] = list(held)  # the day's rows, as `held` is a new list next
+            written[day] = writers.submit(write_parquet, Batches(lambda: parts), files[day], schema)
+            pending.append(written[day])
 
-    for batch in batches:
-        table = _to_arrow(batch, schema)
-        schema = table.schema
-        # Days since 1970 of each row; the rows of a day are contiguous.
-        numbers = table[column].cast(pa.date32()).to_numpy(zero_copy_only=False).astype("int64")
-        starts = [0, *(np.flatnonzero(np.diff(numbers)) + 1)]
-        for first, last in zip(starts, [*starts[1:], table.num_rows], strict=True):
-            key = str(np.datetime64(int(numbers[first]), "D"))
-            if key != day:
-                flush()
-                day, held = key, []
-            held.append(table.slice(first, last - first))
-    flush()
-    if schema is None:
-        raise ValueError("nothing to write: no batches")
-    for key, path in files.items():
-        if key not in written:
-            written[key] = write_parquet(Batches(lambda: iter(())), path, schema)
-    return {key: written[key] for key in files}
+    with ThreadPoolExecutor(DAY_WRITERS, thread_name_prefix="write day") as writers:
+        try:
+            for batch in batches:
+                table = _to_arrow(batch, schema)
+                schema = table.schema
+                # Days since 1970 of each row; the rows of a day are contiguous.
+                numbers = (
+                    table[column].cast(pa.date32()).to_numpy(zero_copy_only=False).astype("int64")
+                )
+                starts = [0, *(np.flatnonzero(np.diff(numbers)) + 1)]
+                for first, last in zip(starts, [*starts[1:], table.num_rows], strict=True):
+                    key = str(np.datetime64(int(numbers[first]), "D"))
+                    if key != day:
+                        flush()
+                        day, held = key, []
+                    held.append(table.slice(first, last - first))
+            flush()
+            if schema is None:
+                raise ValueError("nothing to write: no batches")
+            for key, path in files.items():
+                if key not in written:
+                    written[key] = writers.submit(write_parquet, Batches(list), path, schema)
+            return {key: written[key].result() for key in files}
+        except BaseException:
+            writers.shutdown(cancel_futures=True)  # the days not begun are not written
+            raise
 
 
 class _RowGroupWriter:
