@@ -137,6 +137,9 @@ def test_what_a_standby_needs_to_start_a_run_as_a_new_container_would_is_there()
         "command",
     ]
     assert compat.execute_run_command.name == "execute_run"
+    assert compat.DOCKER_IMAGE_TAG == "dagster/image"
+    assert "dagster_run" in inspect.signature(compat.LaunchRunContext).parameters
+    assert isinstance(compat.LaunchRunContext.job_code_origin, property)
     assert compat.parse_env_var("A=b") == ("A", "b")
     fields = set(inspect.signature(compat.ExecuteRunArgs).parameters)
     assert {"job_origin", "run_id", "instance_ref"} <= fields

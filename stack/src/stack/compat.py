@@ -20,7 +20,7 @@ from dagster._cli.api import execute_run_command
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.errors import DagsterUserCodeUnreachableError
 from dagster._core.instance.config import get_default_tick_retention_settings
-from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
+from dagster._core.launcher.base import CheckRunHealthResult, LaunchRunContext, WorkerStatus
 from dagster._core.scheduler.instigation import InstigatorStatus, TickStatus
 from dagster._core.storage.dagster_run import RunRecord
 from dagster._core.storage.event_log.schema import (
@@ -29,7 +29,7 @@ from dagster._core.storage.event_log.schema import (
     SqlEventLogStorageTable,
 )
 from dagster._core.storage.runs.schema import RunsTable, RunTagsTable
-from dagster._core.storage.tags import MAX_RETRIES_TAG
+from dagster._core.storage.tags import DOCKER_IMAGE_TAG, MAX_RETRIES_TAG
 from dagster._core.utils import parse_env_var
 from dagster._grpc.__generated__ import dagster_api_pb2
 from dagster._grpc.client import DagsterGrpcClient
@@ -67,6 +67,7 @@ except (ImportError, AttributeError) as error:  # pragma: no cover - an upgrade 
 
 __all__ = [
     "BACKFILL_LOOP_MOVED",
+    "DOCKER_IMAGE_TAG",
     "MAX_RETRIES_TAG",
     "RETRIES_MOVED",
     "RETRY_ON_ASSET_OR_OP_FAILURE_TAG",
@@ -79,6 +80,7 @@ __all__ = [
     "ExecuteRunArgs",
     "InstigatorStatus",
     "InstigatorType",
+    "LaunchRunContext",
     "RunFailureReason",
     "RunRecord",
     "RunTagsTable",

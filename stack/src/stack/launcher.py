@@ -37,17 +37,17 @@ from dagster import (
     StringSource,
     serialize_value,
 )
-from dagster._core.launcher.base import LaunchRunContext
-from dagster._core.storage.tags import DOCKER_IMAGE_TAG
 from dagster_docker import DockerRunLauncher
 from dagster_docker.container_context import DockerContainerContext
 from dagster_docker.docker_run_launcher import DOCKER_CONTAINER_ID_TAG
 
 from stack import standby
 from stack.compat import (
+    DOCKER_IMAGE_TAG,
     MAX_RETRIES_TAG,
     CheckRunHealthResult,
     ExecuteRunArgs,
+    LaunchRunContext,
     WorkerStatus,
     docker_client,
     docker_image,
