@@ -15,6 +15,7 @@ from tests.e2e.compose_stack import (
     crash,
     most_at_once,
     running_stack,
+    sales_from,
     tags_of,
     wait_until,
 )
@@ -144,10 +145,13 @@ def test_a_crashed_daemon_comes_back_and_schedules_and_sensors_carry_on_exactly_
     )
 
 
-def test_ten_runs_at_once_under_a_limit_of_two_all_succeed_two_at_a_time_under_api_load(auto):
+def test_ten_runs_at_once_under_a_limit_of_two_all_succeed_two_at_a_time_under_api_load(
+    auto, sales_1m
+):
     """Five rounds of the queue, beside the schedule's runs, while ten clients poll the runs
-    list as the UI's Runs page does: every request answered."""
-    with ApiLoad(auto, clients=10) as load:
+    list as the UI's Runs page does: every request answered. Runs of 1M sales: the sample's,
+    handed to a container started ahead, can end before the next one's container starts."""
+    with sales_from(auto, sales_1m), ApiLoad(auto, clients=10) as load:
         launched = [auto.launch("procesar_ventas") for _ in range(10)]
         finished = [auto.wait_for_run(run_id, timeout=300, interval=1.0) for run_id in launched]
     print(
