@@ -345,7 +345,7 @@ def in_stack(csvs: dict[int, Path], repeat: int, args: argparse.Namespace) -> di
                     for name, script in PEERS.items()
                     if name != TUTORIAL and name in args.peers
                 }
-            contenders[STACK] = partial(launch_to_success, stack)
+            contenders[STACK] = partial(launch_to_success, stack, show=True)
             results["files"][rows] = in_turns(contenders, repeat, f"{rows:,} rows, limited")
         if not args.no_fixed:
             shutil.copy(REPO / "data" / "ventas.csv", stack.data_dir / "ventas.csv")
