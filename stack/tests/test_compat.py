@@ -144,3 +144,13 @@ def test_what_a_standby_needs_to_start_a_run_as_a_new_container_would_is_there()
     fields = set(inspect.signature(compat.ExecuteRunArgs).parameters)
     assert {"job_origin", "run_id", "instance_ref"} <= fields
     assert "get_command_args" in dir(compat.ExecuteRunArgs)
+
+
+def test_what_the_prompt_wraps_takes_what_it_passes():
+    # stack.prompt runs the queue daemon's iteration with the daemon and its workspace, and
+    # hands the backfill loop its own wait by the name of the shutdown event.
+    assert compat.QUEUE_MOVED is None
+    parameters = inspect.signature(compat.QueuedRunCoordinatorDaemon.run_iteration).parameters
+    assert list(parameters)[:2] == ["self", "workspace_process_context"]
+    loop = inspect.signature(compat.daemon_loops.execute_backfill_iteration_loop).parameters
+    assert "shutdown_event" in loop

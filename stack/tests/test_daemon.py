@@ -256,6 +256,18 @@ def iterations_in(seconds: float) -> int:
     return count
 
 
+def test_a_backfill_loop_woken_between_passes_looks_again_at_once():
+    """As a backfill is requested (stack.prompt): the next pass need not wait its interval."""
+    woken = threading.Event()
+    undo = daemon.backfills_every(30, woken)
+    try:
+        assert iterations_in(2) == 1
+        threading.Timer(1, woken.set).start()
+        assert iterations_in(3) == 2
+    finally:
+        undo()
+
+
 def test_backfills_are_looked_at_every_two_seconds_not_thirty():
     assert compat.BACKFILL_LOOP_MOVED is None
     assert iterations_in(5) == 1  # Dagster's own: one iteration, then 30 s of waiting

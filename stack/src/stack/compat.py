@@ -65,10 +65,21 @@ try:
 except (ImportError, AttributeError) as error:  # pragma: no cover - an upgrade moved them
     BACKFILL_LOOP_MOVED = error
 
+# The queue daemon, whose iteration the daemon also runs as soon as a run is queued
+# (stack/prompt.py). Queued runs wait for the daemon's next pass if moved.
+try:
+    from dagster._daemon.run_coordinator import QueuedRunCoordinatorDaemon
+
+    QueuedRunCoordinatorDaemon.run_iteration  # noqa: B018 - what the daemon wraps
+    QUEUE_MOVED: Exception | None = None
+except (ImportError, AttributeError) as error:  # pragma: no cover - an upgrade moved it
+    QUEUE_MOVED = error
+
 __all__ = [
     "BACKFILL_LOOP_MOVED",
     "DOCKER_IMAGE_TAG",
     "MAX_RETRIES_TAG",
+    "QUEUE_MOVED",
     "RETRIES_MOVED",
     "RETRY_ON_ASSET_OR_OP_FAILURE_TAG",
     "RUN_FAILURE_REASON_TAG",
@@ -81,6 +92,7 @@ __all__ = [
     "InstigatorStatus",
     "InstigatorType",
     "LaunchRunContext",
+    "QueuedRunCoordinatorDaemon",
     "RunFailureReason",
     "RunRecord",
     "RunTagsTable",

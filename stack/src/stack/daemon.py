@@ -28,7 +28,10 @@ the daemon starts unpatched, with a warning: stock behaviour, not a crash loop.
    stop, the runs in flight are canceled and their containers stopped and removed before it
    exits (stack.run_containers).
 
-4. Another reads the daemons' heartbeats: it keeps the health check's file fresh while they
+4. Queued runs and new backfills are taken up as soon as they are stored, not at the daemon's
+   next pass (stack.prompt).
+
+5. Another reads the daemons' heartbeats: it keeps the health check's file fresh while they
    beat, and exits once one has been silent too long, for Docker to restart the daemon
    (stack.heartbeats).
 
@@ -47,6 +50,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 
 from stack import compat
 from stack.heartbeats import HeartbeatWatch, tolerance_from
+from stack.prompt import Prompt, with_wake
 from stack.run_containers import RunContainers
 
 # Dagster's own retry decision, which the patched consumer hands the settled runs to.
@@ -164,16 +168,18 @@ def patch() -> Callable[[], None]:
 BACKFILL_INTERVAL = 2
 
 
-def backfills_every(seconds: int) -> Callable[[], None]:
-    """Make the backfill daemon's loop wait `seconds` between iterations; returns what undoes
-    it. The loop reads the interval once, as it starts: it is set for that moment only."""
+def backfills_every(seconds: int, woken: threading.Event | None = None) -> Callable[[], None]:
+    """Make the backfill daemon's loop wait `seconds` between iterations, or until `woken` is
+    set; returns what undoes it. The loop reads the interval once, as it starts: it is set for
+    that moment only."""
     loops, controller = compat.daemon_loops, compat.daemon_controller
     original = loops.execute_backfill_iteration_loop
+    start = original if woken is None else with_wake(original, woken)
 
     def loop(*args, **kwargs):
         default = controller.DEFAULT_DAEMON_INTERVAL_SECONDS
         controller.DEFAULT_DAEMON_INTERVAL_SECONDS = seconds
-        inner = original(*args, **kwargs)
+        inner = start(*args, **kwargs)
         try:
             first = next(inner)
         except StopIteration:
@@ -208,8 +214,24 @@ def main() -> None:
             "stack/compat.py and stack/daemon.py.",
             stacklevel=1,
         )
+    instance = DagsterInstance.get()
+    stopping = threading.Event()
+    prompt = None
+    url = getattr(instance.run_storage, "postgres_url", None)
+    if compat.QUEUE_MOVED is None and url is not None:
+        prompt = Prompt(url)
+        prompt.patch()
+        threading.Thread(target=prompt.listen, args=(stopping,), daemon=True).start()
+        threading.Thread(target=prompt.dequeue, args=(stopping,), daemon=True).start()
+    else:
+        warnings.warn(
+            f"stack.daemon: Dagster's queue daemon moved ({compat.QUEUE_MOVED!r}), or the "
+            "storage is not Postgres: queued runs start at the daemon's next pass, up to a "
+            "second later. Update stack/compat.py and stack/prompt.py.",
+            stacklevel=1,
+        )
     if compat.BACKFILL_LOOP_MOVED is None:
-        backfills_every(BACKFILL_INTERVAL)
+        backfills_every(BACKFILL_INTERVAL, prompt.backfills if prompt else None)
     else:
         warnings.warn(
             f"stack.daemon: Dagster's backfill loop moved ({compat.BACKFILL_LOOP_MOVED!r}); "
@@ -217,9 +239,7 @@ def main() -> None:
             stacklevel=1,
         )
     tolerance = tolerance_from(os.environ)
-    instance = DagsterInstance.get()
     containers = RunContainers(instance)
-    stopping = threading.Event()
     threading.Thread(target=containers.watch, args=(stopping,), daemon=True).start()
     heartbeats = HeartbeatWatch(instance, tolerance)
     threading.Thread(target=heartbeats.watch, args=(stopping,), daemon=True).start()
