@@ -19,6 +19,7 @@ import pytest
 from tests.e2e.compose_stack import (
     add_deploy_assets,
     docker,
+    docker_events,
     docker_seconds,
     project_copy,
     running_stack,
@@ -179,6 +180,27 @@ def test_a_run_killed_after_its_last_step_is_the_success_it_was_and_is_not_retri
         assert not of_type(events(lifecycle, run_id), "RunFailureEvent")
         assert not lifecycle.runs(tags={"dagster/parent_run_id": run_id})  # nothing retried
         wait_until(lambda container=container: gone(container), 30, "the container removed")
+
+
+def test_a_daemon_replaced_after_a_crash_removes_what_the_old_one_left_waiting(lifecycle):
+    """A daemon killed outright removes nothing. Once Compose has replaced its container (not
+    restarted it), the container the old one started ahead of a run, which no daemon would
+    hand a run, is removed by the new one; and runs go on."""
+    lifecycle.wait_for_run(lifecycle.launch())
+    left = wait_until(lifecycle.standbys, 60, "a container started ahead of the next run")
+    old = lifecycle.containers()["daemon"]["Id"]
+    docker("rm", "--force", old)  # SIGKILL: no clean stop
+    assert all(docker("inspect", id, check=False).returncode == 0 for id in left)
+    with docker_events("type=container", "event=destroy") as destroyed:
+        lifecycle.up("daemon")
+        new = lifecycle.containers()["daemon"]
+        assert new["Id"] != old
+        wait_until(lambda: all(gone(id) for id in left), 30, "the old daemon's standbys gone")
+    started = docker_seconds(new["State"]["StartedAt"])
+    # Removed after the new daemon started: by it, not by the old one's exit.
+    removed = {e["id"][:12] for e in destroyed if e["timeNano"] / 1e9 >= started}
+    assert removed >= {id[:12] for id in left}
+    assert lifecycle.wait_for_run(lifecycle.launch())["status"] == "SUCCESS"
 
 
 def test_down_with_a_run_in_flight_ends_it_and_leaves_nothing_behind(lifecycle):

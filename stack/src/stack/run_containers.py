@@ -23,11 +23,13 @@ volumes, which Compose could then not remove. A daemon that crashes stops nothin
 Standbys (stack.standby), containers started ahead of their runs: one that took a run is that
 run's container, found by its name; one still waiting is removed once it has exited (it waited
 DAGSTER_RUN_STANDBY_SECONDS in vain) or once its location's image has been replaced (a
-redeploy: it holds the old code); all are removed when the daemon stops.
+redeploy: it holds the old code); all are removed when the daemon stops. A daemon killed
+outright removes nothing; if Compose then replaces its container rather than restarting it,
+the new daemon removes what the old one left waiting (the launcher hands runs only to its own).
 
 Only the containers of this instance's runs are touched: a container's `dagster/run_id` label
 (or a standby's name) must name a run of this instance (several stacks may share a Docker
-engine); and the standbys this daemon started.
+engine); and the standbys this daemon started, or whose daemon's container is gone.
 """
 
 from __future__ import annotations
@@ -130,8 +132,30 @@ class RunContainers:
         mine = f"{standby.DAEMON_LABEL}={standby.daemon_id()}"
         return self.api.containers(all=True, filters={"label": mine, "name": standby.WAITING})
 
+    def orphans(self) -> list[dict]:
+        """Waiting standbys of other daemons whose container is gone: no daemon will hand
+        them a run."""
+        me, alive = standby.daemon_id(), {}
+        orphans = []
+        for c in self.api.containers(
+            all=True, filters={"label": standby.DAEMON_LABEL, "name": standby.WAITING}
+        ):
+            daemon = c["Labels"][standby.DAEMON_LABEL]
+            if daemon != me and daemon not in alive:
+                try:
+                    alive[daemon] = bool(self.api.inspect_container(daemon))
+                except NotFound:
+                    alive[daemon] = False
+            if daemon != me and not alive[daemon]:
+                orphans.append(c)
+        return orphans
+
     def _tend_standbys(self) -> None:
-        """Remove the standbys that exited, and those whose image a redeploy replaced."""
+        """Remove the standbys that exited, those whose image a redeploy replaced, and those
+        whose daemon is gone."""
+        for c in self.orphans():
+            log.info("Removing %s, left waiting by a daemon that is gone", c["Names"][0])
+            self._remove(Container(c["Id"], "", c["State"]), force=True)
         current: dict[str, str | None] = {}
         for c in self.standbys():
             if c["State"] == "running":
