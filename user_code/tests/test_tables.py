@@ -152,8 +152,10 @@ def test_reading_in_batches_holds_about_one_row_group_however_many_there_are(tmp
         """
     )
     assert read == n
-    # One reader over the whole file holds 37 groups' worth at its peak.
-    assert peak < 4 * one_group
+    # One reader over the whole file holds 37 groups' worth at its peak. A reader per group
+    # holds about 3 (3.1-3.6 in 60 runs); once, in CI under load, the decoding threads had a
+    # little over 4 out at once. A bound far below 37 that no scheduling reaches.
+    assert peak < 8 * one_group
 
 
 def test_duckdb_summarizes_a_table_written_in_batches(tmp_path):
