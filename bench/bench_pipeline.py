@@ -90,7 +90,7 @@ def phases(stack: Stack, run_id: str, launched: float) -> str:
         ("steps", last - first),
         ("ended", run["endTime"] - last),
     ]
-    longest = sorted(steps, key=lambda s: s["startTime"] - s["endTime"])[:4]
+    longest = sorted(steps, key=lambda s: s["endTime"] - s["startTime"], reverse=True)[:4]
     each = ", ".join(f"{s['stepKey']} {s['endTime'] - s['startTime']:.1f}" for s in longest)
     return ", ".join(f"{name} +{seconds:.1f} s" for name, seconds in marks) + f" ({each})"
 

@@ -9,6 +9,7 @@ import time
 import dagster as dg
 import pytest
 from dagster_docker import DockerRunLauncher
+from dagster_postgres.event_log import PostgresEventLogStorage
 
 from stack import compat
 from tests.e2e.compose_stack import free_port
@@ -54,6 +55,24 @@ def test_docker_run_launchers_own_members_are_there():
         "self",
         "run",
     ]
+
+
+def test_what_the_planned_batch_writer_calls_of_dagster_postgres_is_there():
+    # storage.PlannedInOneInsert writes a batch with these; tests/e2e/test_storage.py checks
+    # that what they write is what dagster-postgres writes one event at a time.
+    expected = {
+        "store_event_batch": ["self", "events"],
+        "prepare_insert_event_batch": ["self", "events"],
+        "_connect": ["self"],
+        "index_transaction": ["self"],
+        "_store_asset_event_tags": ["self", "conn", "events", "event_ids"],
+        "_store_asset_event": ["self", "conn", "event", "event_id"],
+    }
+    found = {
+        name: list(inspect.signature(getattr(PostgresEventLogStorage, name)).parameters)
+        for name in expected
+    }
+    assert found == expected
 
 
 def test_the_storage_is_configured_from_config_class_data():

@@ -135,20 +135,25 @@ class RunContainers:
     def orphans(self) -> list[dict]:
         """Waiting standbys of other daemons whose container is gone: no daemon will hand
         them a run."""
-        me, alive = standby.daemon_id(), {}
-        orphans = []
-        for c in self.api.containers(
-            all=True, filters={"label": standby.DAEMON_LABEL, "name": standby.WAITING}
-        ):
-            daemon = c["Labels"][standby.DAEMON_LABEL]
-            if daemon != me and daemon not in alive:
-                try:
-                    alive[daemon] = bool(self.api.inspect_container(daemon))
-                except NotFound:
-                    alive[daemon] = False
-            if daemon != me and not alive[daemon]:
-                orphans.append(c)
-        return orphans
+        me = standby.daemon_id()
+        others = [
+            c
+            for c in self.api.containers(
+                all=True, filters={"label": standby.DAEMON_LABEL, "name": standby.WAITING}
+            )
+            if c["Labels"][standby.DAEMON_LABEL] != me
+        ]
+        gone = {
+            d for d in {c["Labels"][standby.DAEMON_LABEL] for c in others} if not self._exists(d)
+        }
+        return [c for c in others if c["Labels"][standby.DAEMON_LABEL] in gone]
+
+    def _exists(self, container: str) -> bool:
+        try:
+            self.api.inspect_container(container)
+        except NotFound:
+            return False
+        return True
 
     def _tend_standbys(self) -> None:
         """Remove the standbys that exited, those whose image a redeploy replaced, and those
