@@ -99,6 +99,47 @@ def test_a_write_that_fails_at_its_last_row_group_fails_and_leaves_nothing(tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+# 400 MB of 2 MB buffers freed between small ones that stay: what batch after batch leaves in
+# malloc's heap. Then a write of `rows` rows, with TRIM_ROWS set to the first argument.
+FRAGMENTED_THEN_WRITE = """
+import re, sys
+from pathlib import Path
+import numpy as np, pandas as pd
+from ventas import tables
+def anonymous():
+    return int(re.search(r"Anonymous:\\s+(\\d+)", Path("/proc/self/smaps_rollup").read_text())[1])
+tables.TRIM_ROWS = int(sys.argv[1])
+first = np.ones(8 << 20, np.uint8)
+del first  # a freed buffer this large raises malloc's threshold for its heap above 2 MB
+freed, kept = [], []
+for _ in range(200):
+    freed.append(np.ones(2 << 20, np.uint8))
+    kept.append(np.ones(1024, np.uint8))
+freed.clear()
+held = anonymous()
+tables.write_parquet(pd.DataFrame({"total": [1.0] * 10}), Path(sys.argv[2]))
+print(held // 1024, anonymous() // 1024)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc, as in the image")
+@pytest.mark.parametrize("trim_rows, given_back", [(5, True), (1_000, False)])
+def test_a_write_past_trim_rows_gives_freed_memory_back_to_the_system(
+    tmp_path, trim_rows, given_back
+):
+    done = subprocess.run(
+        [sys.executable, "-c", FRAGMENTED_THEN_WRITE, str(trim_rows), str(tmp_path / "t.parquet")],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    held, after = map(int, done.stdout.split())
+    assert held > 400  # MB: the freed buffers were still the process's
+    assert (held - after > 300) is given_back, (held, after)
+
+
 def test_a_batch_with_another_schema_stops_the_write(tmp_path):
     def mixed():
         yield pd.DataFrame({"total": [1.0]})
