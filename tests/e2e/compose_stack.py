@@ -322,7 +322,8 @@ class Stack:
         ).stdout.split()
         if not ids:
             return {}
-        info = json.loads(docker("inspect", *ids).stdout)
+        # A run's container may go between the listing and the inspection: the rest is read.
+        info = json.loads(docker("inspect", *ids, check=False).stdout or "[]")
         return {c["Config"]["Labels"]["com.docker.compose.service"]: c for c in info}
 
     def run_containers(self) -> list[str]:

@@ -102,15 +102,14 @@ def test_a_write_that_fails_at_its_last_row_group_fails_and_leaves_nothing(tmp_p
 # 400 MB of 2 MB buffers freed between small ones that stay: what batch after batch leaves in
 # malloc's heap. Then a write of `rows` rows, with TRIM_ROWS set to the first argument.
 FRAGMENTED_THEN_WRITE = """
-import re, sys
+import ctypes, re, sys
 from pathlib import Path
 import numpy as np, pandas as pd
 from ventas import tables
 def anonymous():
     return int(re.search(r"Anonymous:\\s+(\\d+)", Path("/proc/self/smaps_rollup").read_text())[1])
 tables.TRIM_ROWS = int(sys.argv[1])
-first = np.ones(8 << 20, np.uint8)
-del first  # a freed buffer this large raises malloc's threshold for its heap above 2 MB
+ctypes.CDLL(None).mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: 2 MB buffers on the heap, as batches
 freed, kept = [], []
 for _ in range(200):
     freed.append(np.ones(2 << 20, np.uint8))
