@@ -8,8 +8,9 @@ daemon's K8sRunLauncher creates and reports their status; and a kubelet that run
 spec (the chart's Deployments, then every Job) as `docker run`. A run of procesar_ventas and
 one of informe_semanal succeed, each in its own location's image, writing as uid 1000.
 
-Not rehearsed: scheduling, init containers and probes, RBAC, Services beyond their names,
-real volumes (host directories stand in for the claims).
+Not rehearsed: scheduling, init containers (a pod's restarts stand in for their waits) and
+probes, RBAC, Services beyond their names, real volumes (host directories stand in for the
+claims).
 """
 
 from __future__ import annotations
@@ -160,6 +161,14 @@ class Cluster:
             options += ["--cap-drop", "ALL"]
         if own.get("allowPrivilegeEscalation") is False:
             options += ["--security-opt", "no-new-privileges"]
+        # A Deployment's pod is restarted when it exits (Always, the default): in a cluster the
+        # chart's init container holds the daemon until the database answers; here the daemon
+        # gives up after about 14 s without it and this restart is what waits.
+        restart = {"Always": "always", "OnFailure": "on-failure"}.get(
+            spec.get("restartPolicy", "Always")
+        )
+        if restart:
+            options += ["--restart", restart]
         limits = (container.get("resources") or {}).get("limits", {})
         if "memory" in limits:
             options += ["--memory", limits["memory"].replace("Gi", "g").replace("Mi", "m")]
