@@ -1,5 +1,6 @@
 """Stored tables: atomic writes, flat-memory reads, and batch-wise aggregation."""
 
+import json
 import os
 import subprocess
 import sys
@@ -211,10 +212,24 @@ def test_duckdb_summarizes_a_table_written_in_batches(tmp_path):
     pd.testing.assert_frame_equal(summary.to_pandas(), expected)
 
 
-def test_null_counts_come_from_the_file_statistics(tmp_path):
+def test_null_counts_are_recorded_while_writing_though_text_has_no_statistics(tmp_path):
     path = tmp_path / "t.parquet"
-    write_parquet(pd.DataFrame({"a": [1.0, None, None], "b": ["x", None, "z"]}), path)
+    part = pd.DataFrame({"a": [1.0, None, None], "b": ["x", None, "z"]})
+    write_parquet(Batches(lambda: [part, part.iloc[:2], part.astype({"b": "category"})]), path)
+    read = pq.read_table(path)
+    assert Table(path).null_counts() == {n: read[n].null_count for n in read.column_names}
+    # In the file's footer, from the batches: text columns have no statistics to count with.
+    meta = pq.read_metadata(path)
+    assert json.loads(meta.metadata[tables.NULL_COUNTS]) == {"a": 5, "b": 3}
+    assert meta.row_group(0).column(1).statistics is None
+
+
+def test_null_counts_of_a_file_written_before_they_were_recorded(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1.0, None, None], "b": ["x", None, "z"]}), path)
     assert Table(path).null_counts() == {"a": 2, "b": 1}
+    pq.write_table(pa.table({"a": [1.0, None], "b": ["x", None]}), path, write_statistics=False)
+    assert Table(path).null_counts() == {"a": 1, "b": 1}
 
 
 def sales_by_day(days: list[str]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import json
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -46,6 +47,10 @@ PREVIEW_ROWS = 5
 # 10M take (470 MB). Each hand-back costs about half a second in pages touched again, so not
 # more often (docs/benchmarks.md).
 TRIM_ROWS = 10_000_000
+# Each file records its missing values per column, counted as it is written: the statistics
+# of text columns (their minimum and maximum) cost a quarter of a write, and nothing filters
+# on them, so only numbers and dates have statistics (docs/benchmarks.md).
+NULL_COUNTS = b"ventas.null_counts"
 Frame: TypeAlias = pd.DataFrame | pa.Table | pa.RecordBatch
 
 
@@ -76,11 +81,7 @@ class Table:
 
     @property
     def _text_columns(self) -> list[str]:
-        return [
-            f.name
-            for f in self.schema
-            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-        ]
+        return [f.name for f in self.schema if _is_text(f.type)]
 
     @property
     def num_rows(self) -> int:
@@ -91,9 +92,11 @@ class Table:
         return pq.read_schema(self.path)
 
     def null_counts(self) -> dict[str, int]:
-        """Missing values per column, from the file's statistics where it has them (no data is
-        read then), else by reading the column."""
+        """Missing values per column, as `write_parquet` recorded them; for a file written
+        before it did, from the statistics where it has them, else by reading the column."""
         meta = pq.read_metadata(self.path)
+        if recorded := (meta.metadata or {}).get(NULL_COUNTS):
+            return json.loads(recorded)
         counts = dict.fromkeys(self.schema.names, 0)
         for group in range(meta.num_row_groups):
             for index in range(meta.num_columns):
@@ -223,6 +226,7 @@ def write_parquet(
     """
     batches = data if isinstance(data, Batches) else [data]
     rows = 0
+    nulls: collections.Counter[str] = collections.Counter()
     head: list[pa.Table] = []  # the first rows, for the preview
     with replacing(path) as tmp, _RowGroupWriter(tmp) as writer:
         for batch in batches:
@@ -233,10 +237,12 @@ def write_parquet(
             if rows // TRIM_ROWS != (rows + table.num_rows) // TRIM_ROWS:
                 _give_back_free_memory()
             rows += table.num_rows
+            for name, column in zip(table.column_names, table.columns, strict=True):
+                nulls[name] += column.null_count
             writer.put(table)
         if schema is None:
             raise ValueError(f"nothing to write to {path}: no batches and no schema")
-        writer.finish(schema)
+        writer.finish(schema, {name: nulls[name] for name in schema.names})
     return WriteSummary(
         rows=rows, schema=schema, head=pa.concat_tables(head or [schema.empty_table()])
     )
@@ -331,12 +337,13 @@ class _RowGroupWriter:
             raise self.failure
         self.pending.put(table)
 
-    def finish(self, schema: pa.Schema) -> None:
+    def finish(self, schema: pa.Schema, null_counts: dict[str, int]) -> None:
         self._end()
         if self.failure is not None:
             raise self.failure
         if self.writer is None:  # no rows at all: an empty table
-            self.writer = pq.ParquetWriter(self.path, schema)
+            self.writer = _parquet_writer(self.path, schema)
+        self.writer.add_key_value_metadata({NULL_COUNTS: json.dumps(null_counts)})
         self.writer.close()
 
     def __exit__(self, *exc: object) -> None:
@@ -371,8 +378,23 @@ class _RowGroupWriter:
     def _write(self, group: list[pa.Table], last: bool) -> list[pa.Table]:
         """Write whole row groups of `group` (all of it if `last`); return what is left."""
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, group[0].schema)
+            self.writer = _parquet_writer(self.path, group[0].schema)
         whole = pa.concat_tables(group)
         cut = whole.num_rows if last else whole.num_rows - whole.num_rows % ROW_GROUP_ROWS
         self.writer.write_table(whole.slice(0, cut), row_group_size=ROW_GROUP_ROWS)
         return [whole.slice(cut)] if cut < whole.num_rows else []
+
+
+def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """A writer with statistics for the columns that are not text (see NULL_COUNTS)."""
+    measured = [
+        field.name
+        for field in schema
+        if not _is_text(field.type)
+        and not (pa.types.is_dictionary(field.type) and _is_text(field.type.value_type))
+    ]
+    return pq.ParquetWriter(path, schema, write_statistics=measured)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
