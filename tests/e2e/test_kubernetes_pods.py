@@ -15,6 +15,7 @@ claims).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
@@ -300,6 +301,17 @@ def cluster(chart, docker_ready, tmp_path_factory) -> Iterator[Cluster]:  # noqa
         stack.destroy()
 
 
+@contextlib.contextmanager
+def pods_logs_on_failure(cluster: Cluster) -> Iterator[None]:
+    """A failure with the pods' last lines: in CI, the only trace of a pod that died."""
+    try:
+        yield
+    except (AssertionError, TimeoutError) as error:
+        raise AssertionError(
+            f"{error}\n--- logs of {cluster.name} ---\n{cluster.logs()}"
+        ) from error
+
+
 def test_the_chart_runs_the_instance_with_the_k8s_launcher_and_a_healthy_daemon(cluster):
     query = (
         "{ instance { runLauncher { name } daemonHealth { allDaemonStatuses "
@@ -313,7 +325,8 @@ def test_the_chart_runs_the_instance_with_the_k8s_launcher_and_a_healthy_daemon(
             break
         time.sleep(1)
     assert instance["runLauncher"]["name"] == "K8sRunLauncher"
-    assert all(s["healthy"] for s in statuses if s["required"]), statuses
+    with pods_logs_on_failure(cluster):
+        assert all(s["healthy"] for s in statuses if s["required"]), statuses
 
 
 @pytest.mark.parametrize(
@@ -329,10 +342,14 @@ def test_a_run_is_a_job_of_its_locations_image_and_writes_as_uid_1000(
     stack = cluster.stack
     # The report reads what procesar_ventas writes: made first when no test has yet, so that
     # each case passes on its own.
-    if job == "informe_semanal" and not (stack.data_dir / "output/ventas_por_dia.parquet").exists():
-        upstream = stack.wait_for_run(stack.launch("procesar_ventas"), timeout=300)
-        assert upstream["status"] == "SUCCESS", stack.run_log(upstream["runId"])
-    run = stack.wait_for_run(stack.launch(job, location=location), timeout=300)
+    with pods_logs_on_failure(cluster):
+        if (
+            job == "informe_semanal"
+            and not (stack.data_dir / "output/ventas_por_dia.parquet").exists()
+        ):
+            upstream = stack.wait_for_run(stack.launch("procesar_ventas"), timeout=300)
+            assert upstream["status"] == "SUCCESS", stack.run_log(upstream["runId"])
+        run = stack.wait_for_run(stack.launch(job, location=location), timeout=300)
     assert run["status"] == "SUCCESS", stack.run_log(run["runId"])
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["dagster/image"] == f"registry.example.com/ventas/{image}:1"
