@@ -263,10 +263,12 @@ class Cluster:
         as_root(self.work, "sh", "-c", "rm -rf /data/*")
 
     def logs(self) -> str:
+        """The last lines of every container of the rehearsal, each under its name."""
         label = f"label=ventas.rehearsal={self.name}"
-        out = []
-        for cid in docker("ps", "-aq", "--filter", label).stdout.split():
-            out.append(docker("logs", "--tail", "40", cid, check=False).stderr[-3000:])
+        out = [f"--- logs of {self.name} ---"]
+        for name in docker("ps", "-a", "--filter", label, "--format", "{{.Names}}").stdout.split():
+            logs = docker("logs", "--tail", "40", name, check=False)
+            out.append(f"--- {name}\n{(logs.stdout + logs.stderr)[-3000:]}")
         return "\n".join(out)
 
 
@@ -294,7 +296,7 @@ def cluster(chart, docker_ready, tmp_path_factory) -> Iterator[Cluster]:  # noqa
             stack.wait_for_location(location, timeout=180)
         yield cluster
     except BaseException:
-        print(f"--- logs of {stack.project} ---\n{cluster.logs()}")
+        print(cluster.logs())
         raise
     finally:
         cluster.destroy()
@@ -307,9 +309,7 @@ def pods_logs_on_failure(cluster: Cluster) -> Iterator[None]:
     try:
         yield
     except (AssertionError, TimeoutError) as error:
-        raise AssertionError(
-            f"{error}\n--- logs of {cluster.name} ---\n{cluster.logs()}"
-        ) from error
+        raise AssertionError(f"{error}\n{cluster.logs()}") from error
 
 
 def test_the_chart_runs_the_instance_with_the_k8s_launcher_and_a_healthy_daemon(cluster):

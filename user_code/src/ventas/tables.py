@@ -387,14 +387,12 @@ class _RowGroupWriter:
 
 def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     """A writer with statistics for the columns that are not text (see NULL_COUNTS)."""
-    measured = [
-        field.name
-        for field in schema
-        if not _is_text(field.type)
-        and not (pa.types.is_dictionary(field.type) and _is_text(field.type.value_type))
-    ]
+    measured = [field.name for field in schema if not _is_text(field.type)]
     return pq.ParquetWriter(path, schema, write_statistics=measured)
 
 
 def _is_text(kind: pa.DataType) -> bool:
+    """Whether a column holds text: strings, or a dictionary of them (pandas' categoricals)."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
